@@ -1,0 +1,90 @@
+"""`Network`: a VPC with two public subnets in two availability zones.
+
+Creates the VPC, an internet gateway, one public subnet in each of the first
+two available zones (an ALB needs two), their route table, and takes over the
+VPC's default security group with no rules so nothing can use it by accident.
+
+Left out on purpose: private subnets and NAT gateways. The GPU host sits in a
+public subnet with a public address for egress (ECR, S3, SSM, package
+mirrors), but its security group admits nothing from the internet: only the
+load balancer's group, on the frontend port. A NAT gateway would add about
+$33 a month for no gain in reachability.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_aws.ec2 as ec2
+from pulumi import ResourceOptions
+
+ZONES = 2
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    cidr: str
+    tags: dict[str, str]
+
+
+def subnet_cidrs(cidr: str, count: int = ZONES) -> list[str]:
+    """`count` equal subnets carved from `cidr`: /20s from a /16, never smaller than an ALB's /27."""
+    network = ipaddress.IPv4Network(cidr)
+    prefix = min(network.prefixlen + 4, 27)
+    return [str(s) for s in list(network.subnets(new_prefix=prefix))[:count]]
+
+
+class Network(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: ResourceOptions | None = None) -> None:
+        super().__init__("dixi:aws:Network", name, None, opts)
+        child = ResourceOptions(parent=self)
+        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+
+        vpc = ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={**args.tags, "Name": f"{name}-vpc"},
+            opts=child,
+        )
+        ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=vpc.id,
+            ingress=[],
+            egress=[],
+            tags={**args.tags, "Name": f"{name}-default-unused"},
+            opts=child,
+        )
+        gateway = ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=args.tags, opts=child)
+        routes = ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=vpc.id,
+            routes=[ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
+            tags={**args.tags, "Name": f"{name}-public"},
+            opts=child,
+        )
+        self.public_subnet_ids = []
+        for index, cidr in enumerate(subnet_cidrs(args.cidr)):
+            subnet = ec2.Subnet(
+                f"{name}-public-{index}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=zones.names[index],
+                map_public_ip_on_launch=False,
+                tags={**args.tags, "Name": f"{name}-public-{index}"},
+                opts=child,
+            )
+            ec2.RouteTableAssociation(
+                f"{name}-public-{index}", subnet_id=subnet.id, route_table_id=routes.id, opts=child
+            )
+            self.public_subnet_ids.append(subnet.id)
+
+        self.vpc_id = vpc.id
+        self.register_outputs({"vpcId": vpc.id, "publicSubnetIds": self.public_subnet_ids})

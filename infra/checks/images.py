@@ -1,0 +1,33 @@
+"""`image-build-context`: every image the stack builds has its context and Dockerfile in the repo.
+
+A warning, not an error: the plan is still worth reading while `app/` is being
+written, but `pulumi up` would fail at the build.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infra.checks import Problem, problem, rule
+from infra.plan.engine import RecordedPlan
+
+
+@rule("image-build-context")
+def image_build_context(plan: RecordedPlan, root: Path) -> list[Problem]:
+    problems = []
+    for image in plan.of_type("docker-build:index:Image"):
+        context = (image.inputs.get("context") or {}).get("location", "")
+        dockerfile = (image.inputs.get("dockerfile") or {}).get("location", "")
+        for label, path in (("build context", context), ("Dockerfile", dockerfile)):
+            if not path or not (root / path).exists():
+                problems.append(
+                    problem(
+                        "image-build-context",
+                        "warning",
+                        image,
+                        f"{label} {path!r} does not exist, so `pulumi up` cannot build this image; "
+                        "add it, or set a prebuilt reference in dixi:images",
+                    )
+                )
+                break
+    return problems

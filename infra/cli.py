@@ -1,0 +1,70 @@
+"""The `dixi` command: `dixi plan STACK [--json]`, `dixi plan --all [--json]`.
+
+Plans run offline (no Pulumi CLI, no cloud, no credentials). Exit codes: 0 no
+error problems, 1 error problems, 2 bad configuration or usage (one line per
+bad key on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from infra.config import ConfigError
+from infra.plan import stackfiles
+from infra.plan.output import render, to_json
+from infra.plan.run import ROOT, Plan, plan_stack
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"dixi: {message} (see dixi plan --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dixi", description="Dixi Deploy: plan the Pulumi program offline.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    plan = sub.add_parser("plan", help="run the program under mocks and print resources, problems and cost")
+    plan.add_argument("stack", nargs="?", help="stack name (Pulumi.<stack>.yaml)")
+    plan.add_argument("--all", action="store_true", help="plan every Pulumi.<stack>.yaml")
+    plan.add_argument("--json", action="store_true", help="print the JSON contract instead of the tree")
+    plan.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    root: Path = args.root
+    if args.all == bool(args.stack):
+        stacks = ", ".join(stackfiles.stack_names(root)) or "none"
+        print(f"dixi: name one stack or --all (stacks here: {stacks})", file=sys.stderr)
+        return EXIT_USAGE
+    names = stackfiles.stack_names(root) if args.all else [args.stack]
+    plans: list[Plan] = []
+    for name in names:
+        try:
+            plans.append(plan_stack(name, root))
+        except ConfigError as error:
+            for line in error.lines:
+                print(line, file=sys.stderr)
+            return EXIT_USAGE
+    if args.json:
+        documents = [to_json(p) for p in plans]
+        json.dump(documents if args.all else documents[0], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        console = Console()
+        for plan in plans:
+            render(plan, console)
+    return EXIT_PROBLEMS if any(p.has_errors for p in plans) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

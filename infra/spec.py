@@ -1,0 +1,167 @@
+"""The Dixi app as data: the four services, their ports, paths, probes, resources and wiring.
+
+Every deploy target reads this module; none hard-codes a port, a path or an env
+name. Values come from the seed (`shared/seed/deployment-architecture.md`):
+ports 80/3001/5000/11434, the backend's probes, requests and replicas, and the
+`VISION_SERVICE_URL` / `OLLAMA_BASE_URL` / `BACKEND_URL` wiring.
+
+What it leaves out on purpose: anything cloud-specific (instance types, load
+balancers, registries) and anything secret. The one secret the services share,
+the gesture token, is named here (`SECRET_ENV`) but its value is created and
+delivered by each target from its own secret store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
+
+
+@dataclass(frozen=True)
+class Probe:
+    """An HTTP health probe: the path, and how patient to be with it."""
+
+    path: str
+    initial_delay_seconds: int = 10
+    period_seconds: int = 10
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Requests and limits in Kubernetes units (`512Mi`, `500m`)."""
+
+    request_memory: str
+    request_cpu: str
+    limit_memory: str
+    limit_cpu: str
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A persistent volume: what it holds and where the container sees it."""
+
+    name: str
+    mount_path: str
+    size_gib: int
+    description: str
+
+
+@dataclass(frozen=True)
+class Service:
+    """One container of the app, as every target must run it."""
+
+    name: str
+    build_context: str  # relative to the repository root
+    port: int
+    public_paths: tuple[str, ...]  # empty: private, reachable only by the other services
+    liveness: Probe
+    readiness: Probe
+    resources: Resources
+    replicas: int
+    gpus: int = 0
+    volumes: tuple[Volume, ...] = ()
+    # Env var -> name of the service whose base URL it receives.
+    links: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Plain env, identical on every target.
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Env var that receives the configured Ollama model, if any.
+    model_env: str | None = None
+    # Secret env vars this service reads (values come from the target's secret store).
+    secret_env: tuple[str, ...] = ()
+
+    @property
+    def is_public(self) -> bool:
+        return bool(self.public_paths)
+
+    def url(self, host: str) -> str:
+        """The base URL other services use to reach this one at `host`."""
+        return f"http://{host}:{self.port}"
+
+
+GESTURE_TOKEN_ENV: Final = "GESTURE_TOKEN"
+SECRET_ENV: Final = (GESTURE_TOKEN_ENV,)
+DEFAULT_OLLAMA_MODEL: Final = "llama3.2"
+
+FRONTEND = Service(
+    name="frontend",
+    build_context="app/frontend",
+    port=80,
+    public_paths=("/",),
+    liveness=Probe("/", initial_delay_seconds=5),
+    readiness=Probe("/", initial_delay_seconds=2, period_seconds=5),
+    resources=Resources("64Mi", "50m", "128Mi", "200m"),
+    replicas=2,
+    links=MappingProxyType({"BACKEND_URL": "backend"}),
+)
+
+BACKEND = Service(
+    name="backend",
+    build_context="app/backend",
+    port=3001,
+    public_paths=("/api", "/ws"),
+    liveness=Probe("/api/health/live", initial_delay_seconds=30, period_seconds=10),
+    readiness=Probe("/api/health/ready", initial_delay_seconds=10, period_seconds=5),
+    resources=Resources("512Mi", "500m", "1Gi", "1000m"),
+    replicas=3,
+    volumes=(Volume("logs", "/app/logs", 5, "backend logs"),),
+    links=MappingProxyType({"VISION_SERVICE_URL": "vision", "OLLAMA_BASE_URL": "ollama"}),
+    env=MappingProxyType({"LOG_LEVEL": "info"}),
+    model_env="OLLAMA_MODEL",
+    secret_env=(GESTURE_TOKEN_ENV,),
+)
+
+VISION = Service(
+    name="vision",
+    build_context="app/vision",
+    port=5000,
+    public_paths=(),
+    liveness=Probe("/health", initial_delay_seconds=20),
+    readiness=Probe("/health", initial_delay_seconds=10, period_seconds=5),
+    resources=Resources("1Gi", "500m", "2Gi", "2000m"),
+    replicas=1,
+    gpus=1,
+    volumes=(Volume("models", "/app/models", 10, "gesture models, synced from the models store"),),
+    links=MappingProxyType({"BACKEND_URL": "backend"}),
+    env=MappingProxyType({"MODELS_DIR": "/app/models"}),
+    secret_env=(GESTURE_TOKEN_ENV,),
+)
+
+OLLAMA = Service(
+    name="ollama",
+    build_context="app/ollama",
+    port=11434,
+    public_paths=(),
+    # Ollama answers `GET /` with "Ollama is running" once the server is up.
+    liveness=Probe("/", initial_delay_seconds=30),
+    readiness=Probe("/api/tags", initial_delay_seconds=10, period_seconds=10),
+    resources=Resources("4Gi", "1000m", "12Gi", "4000m"),
+    replicas=1,
+    gpus=1,
+    volumes=(Volume("ollama", "/var/lib/ollama", 50, "Ollama's model store"),),
+    env=MappingProxyType(
+        {"OLLAMA_HOST": "0.0.0.0:11434", "OLLAMA_MODELS": "/var/lib/ollama/models"}
+    ),
+    model_env="OLLAMA_PULL_MODELS",
+)
+
+SERVICES: Final[tuple[Service, ...]] = (FRONTEND, BACKEND, VISION, OLLAMA)
+BY_NAME: Final[Mapping[str, Service]] = MappingProxyType({s.name: s for s in SERVICES})
+PRIVATE_PORTS: Final[frozenset[int]] = frozenset(s.port for s in SERVICES if not s.is_public)
+
+
+def service_env(
+    service: Service, host_of: Callable[[Service], str], ollama_model: str
+) -> dict[str, str]:
+    """The plain env of `service` on a target where `host_of(s)` is the host name of `s`.
+
+    Secrets are not included: each target injects `service.secret_env` its own way.
+    """
+    env = dict(service.env)
+    for var, target in service.links.items():
+        other = BY_NAME[target]
+        env[var] = other.url(host_of(other))
+    if service.model_env:
+        env[service.model_env] = ollama_model
+    return env
