@@ -51,7 +51,7 @@ def _choices(values: tuple[str, ...]) -> str:
 
 
 def _suggest(value: str, allowed: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.85)
     return f"did you mean {close[0]!r}?" if close else f"allowed: {_choices(allowed)}"
 
 

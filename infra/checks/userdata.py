@@ -92,7 +92,8 @@ def compose_schema() -> dict[str, Any]:
 def compose_errors(document: Any) -> list[str]:
     import jsonschema
 
-    validator = jsonschema.Draft7Validator(compose_schema())
+    schema = compose_schema()
+    validator = jsonschema.validators.validator_for(schema)(schema)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
 

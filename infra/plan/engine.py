@@ -280,10 +280,14 @@ def record(
     secret_keys: list[str],
     region: str,
     program: Callable[[], None],
+    monitor: RecordingMonitor | None = None,
 ) -> tuple[RecordedPlan, PlanMocks]:
-    """Run `program` as stack `stack` of `project` under mocks; return what it registered."""
-    mocks = PlanMocks(region)
-    monitor = RecordingMonitor(mocks)
+    """Run `program` as stack `stack` of `project` under mocks; return what it registered.
+
+    Pass `monitor` to inspect what was registered even when the program raises.
+    """
+    mocks = monitor.mocks if monitor is not None and isinstance(monitor.mocks, PlanMocks) else PlanMocks(region)
+    monitor = monitor if monitor is not None else RecordingMonitor(mocks)
     warnings = _Warnings()
     logger = logging.getLogger(f"dixi.plan.{stack}")
     logger.propagate = False

@@ -1,0 +1,29 @@
+"""The app spec: the seed's values, and wiring that every target can trust."""
+
+from __future__ import annotations
+
+from infra import spec
+
+
+def test_the_services_carry_the_seeds_ports_paths_and_probes() -> None:
+    assert {s.name: s.port for s in spec.SERVICES} == {"frontend": 80, "backend": 3001, "vision": 5000, "ollama": 11434}
+    assert spec.BACKEND.public_paths == ("/api", "/ws") and spec.FRONTEND.public_paths == ("/",)
+    assert (spec.BACKEND.liveness.path, spec.BACKEND.readiness.path) == ("/api/health/live", "/api/health/ready")
+    r = spec.BACKEND.resources
+    assert (r.request_memory, r.request_cpu, r.limit_memory, r.limit_cpu, spec.BACKEND.replicas) == ("512Mi", "500m", "1Gi", "1000m", 3)
+
+
+def test_vision_and_ollama_are_private_gpu_services_with_volumes() -> None:
+    for service in (spec.VISION, spec.OLLAMA):
+        assert not service.is_public and service.gpus == 1 and service.volumes
+    assert spec.PRIVATE_PORTS == {5000, 11434}
+
+
+def test_every_link_names_a_service_and_the_seeds_env_names_are_wired() -> None:
+    env = spec.service_env(spec.BACKEND, lambda s: f"{s.name}-svc", "llama3.2")
+    assert env["VISION_SERVICE_URL"] == "http://vision-svc:5000" and env["OLLAMA_BASE_URL"] == "http://ollama-svc:11434"
+    assert env["OLLAMA_MODEL"] == "llama3.2"
+    assert spec.service_env(spec.VISION, lambda s: s.name, "m")["BACKEND_URL"] == "http://backend:3001"
+    for service in spec.SERVICES:
+        assert set(service.links.values()) <= set(spec.BY_NAME), service.name
+        assert not set(service.secret_env) & set(spec.service_env(service, lambda s: s.name, "m")), "secrets are never plain env"
