@@ -67,7 +67,8 @@ def _aws_items(r: RecordedResource, region: str) -> list[tuple[str, float]] | No
     i = r.inputs
     if r.type == "aws:ec2/instance:Instance":
         kind = str(i.get("instanceType"))
-        hourly = p.AWS_INSTANCE_HOURLY.get(region, {}).get(kind)
+        table = p.AWS_INSTANCE_HOURLY.get(region)
+        hourly = table.get(kind) if table is not None else None
         if hourly is None:
             return None
         size = float((i.get("rootBlockDevice") or {}).get("volumeSize") or 8)

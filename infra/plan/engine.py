@@ -231,7 +231,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def _key(self, urn: str) -> ResourceKey | None:
         return self._by_urn.get(urn) if urn else None
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         key = ResourceKey(request.type, request.name)
         self._by_urn[response.urn] = key
@@ -256,7 +256,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._by_key[key] = resource
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self.stack_urn and request.outputs:
             self.stack_outputs = _plain(rpc.deserialize_properties(request.outputs))
         return super().RegisterResourceOutputs(request)

@@ -13,6 +13,7 @@ from infra.checks.aws import WORLD, ingress_rules
 from infra.common import cloudinit
 from infra.plan.engine import RecordedResource, Secret
 from infra.plan.run import Plan
+
 PlanOf = Callable[..., Plan]
 
 INSTANCE = "aws:ec2/instance:Instance"
@@ -52,7 +53,7 @@ def test_the_vpc_has_two_public_subnets_in_two_zones_behind_the_alb(ec2_plan: Pl
 
 def test_without_a_domain_the_alb_serves_plain_http_forwarding_to_the_frontend(ec2_plan: Plan) -> None:
     listeners = ec2_plan.recorded.of_type("aws:lb/listener:Listener")
-    assert [(l.inputs["port"], l.inputs["protocol"]) for l in listeners] == [(80, "HTTP")]
+    assert [(lsn.inputs["port"], lsn.inputs["protocol"]) for lsn in listeners] == [(80, "HTTP")]
     assert listeners[0].inputs["defaultActions"][0]["type"] == "forward"
     assert ec2_plan.recorded.of_type("aws:acm/certificate:Certificate") == []
     (group,) = ec2_plan.recorded.of_type("aws:lb/targetGroup:TargetGroup")
@@ -62,7 +63,7 @@ def test_without_a_domain_the_alb_serves_plain_http_forwarding_to_the_frontend(e
 
 def test_with_a_domain_the_alb_serves_https_with_acm_and_redirects_http(plan_of: PlanOf) -> None:
     plan = plan_of(**{"dixi:domain": "dixi.example.com"})
-    listeners = {l.inputs["port"]: l for l in plan.recorded.of_type("aws:lb/listener:Listener")}
+    listeners = {lsn.inputs["port"]: lsn for lsn in plan.recorded.of_type("aws:lb/listener:Listener")}
     assert set(listeners) == {80, 443}
     https = listeners[443].inputs
     assert https["protocol"] == "HTTPS" and https["sslPolicy"] == TLS_POLICY and https["certificateArn"]
