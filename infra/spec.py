@@ -2,7 +2,7 @@
 
 Every deploy target reads this module; none hard-codes a port, a path or an env
 name. Values come from the seed (`shared/seed/deployment-architecture.md`):
-ports 80/3001/5000/11434, the backend's probes, requests and replicas, and the
+ports 3001/5000/11434 (the frontend's 80 became 8080, see FRONTEND), the backend's probes, requests and replicas, and the
 `VISION_SERVICE_URL` / `OLLAMA_BASE_URL` / `BACKEND_URL` wiring.
 
 What it leaves out on purpose: anything cloud-specific (instance types, load
@@ -70,6 +70,9 @@ class Service:
     model_env: str | None = None
     # Secret env vars this service reads (values come from the target's secret store).
     secret_env: tuple[str, ...] = ()
+    # The uid the image runs as (its Dockerfile's USER): host directories
+    # mounted as its volumes must belong to it.
+    run_as_uid: int = 10001
 
     @property
     def is_public(self) -> bool:
@@ -84,16 +87,20 @@ GESTURE_TOKEN_ENV: Final = "GESTURE_TOKEN"
 SECRET_ENV: Final = (GESTURE_TOKEN_ENV,)
 DEFAULT_OLLAMA_MODEL: Final = "llama3.2"
 
+# The seed serves the frontend on port 80; the image runs nginx unprivileged
+# (uid 101), which cannot bind below 1024, so it listens on 8080. Load
+# balancers and ingresses still face users on 80/443.
 FRONTEND = Service(
     name="frontend",
     build_context="app/frontend",
-    port=80,
+    port=8080,
     public_paths=("/",),
-    liveness=Probe("/", initial_delay_seconds=5),
-    readiness=Probe("/", initial_delay_seconds=2, period_seconds=5),
+    liveness=Probe("/healthz", initial_delay_seconds=5),
+    readiness=Probe("/healthz", initial_delay_seconds=2, period_seconds=5),
     resources=Resources("64Mi", "50m", "128Mi", "200m"),
     replicas=2,
     links=MappingProxyType({"BACKEND_URL": "backend"}),
+    run_as_uid=101,
 )
 
 BACKEND = Service(

@@ -161,7 +161,7 @@ class Ec2DockerDeployment(pulumi.ComponentResource):
             lambda v: compose.dump(compose.render(v[0], args.ollama_model, v[1], layout))
         )
         models_dir = f"{layout.data_dir}/{spec.VISION.volumes[0].name}"
-        data_dirs = [f"{layout.data_dir}/{v.name}" for s in spec.SERVICES for v in s.volumes]
+        data_dirs = [(f"{layout.data_dir}/{v.name}", s.run_as_uid) for s in spec.SERVICES for v in s.volumes]
         script = Output.all(registry.registry_host, bucket.bucket, parameter.name).apply(
             lambda v: cloudinit.boot_script(
                 data_dirs, boot_steps(args.region, v[0], v[1], v[2], models_dir)

@@ -51,15 +51,19 @@ systemctl restart docker
 """.strip()
 
 
-def boot_script(data_dirs: Sequence[str], before_start: Sequence[str]) -> str:
-    """The script cloud-init runs once: install, prepare, start."""
+def boot_script(data_dirs: Sequence[tuple[str, int]], before_start: Sequence[str]) -> str:
+    """The script cloud-init runs once: install, prepare, start.
+
+    `data_dirs` are (host directory, owner uid) pairs: each container runs as
+    a non-root uid and must be able to write its volume.
+    """
     lines = [
         "#!/bin/bash",
         "# Written by Dixi Deploy (infra/common/cloudinit.py). Runs once, at first boot.",
         "set -euo pipefail",
         "exec > >(tee -a /var/log/dixi-boot.log) 2>&1",
         _INSTALL_DOCKER,
-        "install -d -m 0755 " + " ".join(data_dirs),
+        *(f"install -d -m 0750 -o {uid} -g {uid} {path}" for path, uid in data_dirs),
         "install -d -m 0700 /opt/dixi",
         *before_start,
         f"docker compose -f {COMPOSE_PATH} pull",

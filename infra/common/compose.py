@@ -6,6 +6,9 @@ only the frontend publishes a port on the host, for the load balancer. The
 backend, vision and Ollama are reachable only inside that network (vision and
 Ollama are never published, not even on loopback).
 
+Health checks are the images' own (each Dockerfile's HEALTHCHECK uses what
+that image has), so they are not repeated here.
+
 Left out on purpose: secret values (they come from an env file the boot
 script writes from the cloud's secret store, never from this file), the
 seed's `/dev/video0` camera device (cloud hosts have no camera: vision runs in
@@ -31,27 +34,7 @@ class HostLayout:
     """Where the host keeps what must outlive a container."""
 
     data_dir: str = "/var/lib/dixi"  # one subdirectory per spec volume
-    frontend_host_port: int = spec.FRONTEND.port
-
-
-def _healthcheck(service: spec.Service) -> dict[str, Any]:
-    """A check that runs with what each image has (see app/<service>/Dockerfile)."""
-    probe = service.readiness
-    if service is spec.OLLAMA:
-        # The Ollama image has no curl or wget; its own CLI talks to the server.
-        test = ["CMD", "ollama", "list"]
-    elif service is spec.FRONTEND:
-        test = ["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{service.port}{probe.path}"]
-    else:
-        url = f"http://127.0.0.1:{service.port}{probe.path}"
-        test = ["CMD", "python", "-c", f"import urllib.request; urllib.request.urlopen('{url}', timeout=4)"]
-    return {
-        "test": test,
-        "interval": f"{probe.period_seconds}s",
-        "timeout": "5s",
-        "retries": 5,
-        "start_period": f"{service.liveness.initial_delay_seconds}s",
-    }
+    frontend_host_port: int = 80
 
 
 def render(
@@ -68,7 +51,6 @@ def render(
             "restart": "unless-stopped",
             "networks": [NETWORK],
             "environment": spec.service_env(service, lambda s: s.name, ollama_model),
-            "healthcheck": _healthcheck(service),
         }
         if service.secret_env:
             entry["env_file"] = [SECRETS_ENV_FILE]
@@ -84,12 +66,12 @@ def render(
                     }
                 }
             }
-        dependencies = sorted(set(service.links.values()) - {service.name})
-        # Backend and vision link to each other; only the backend waits (on vision and Ollama).
-        if service is spec.BACKEND:
-            entry["depends_on"] = {d: {"condition": "service_healthy"} for d in dependencies}
-        elif service is spec.FRONTEND:
-            entry["depends_on"] = {"backend": {"condition": "service_started"}}
+        # Start order only: the backend reports vision and Ollama in its readiness
+        # and recovers when they come up, and Ollama's first model pull can take
+        # many minutes, which must not hold the frontend (the ALB target) back.
+        # Vision links back to the backend, so it does not wait for it.
+        if service is not spec.VISION and service.links:
+            entry["depends_on"] = {d: {"condition": "service_started"} for d in sorted(set(service.links.values()))}
         if logging:
             entry["logging"] = _with_stream_prefix(logging, service.name)
         services[service.name] = entry

@@ -129,7 +129,7 @@ def test_vision_and_ollama_are_not_reachable_from_the_internet(ec2_plan: Plan) -
     assert len(host_rules) == 1 and host_rules[0].inputs["fromPort"] == 80 == host_rules[0].inputs["toPort"]
     assert "referencedSecurityGroupId" in host_rules[0].inputs and "cidrIpv4" not in host_rules[0].inputs
     published = {name: s.get("ports") for name, s in _compose(ec2_plan)["services"].items() if s.get("ports")}
-    assert published == {"frontend": ["80:80"]}, "only the frontend is published on the host"
+    assert published == {"frontend": ["80:8080"]}, "only the frontend is published on the host"
 
 
 def test_the_models_bucket_is_kept_on_destroy_by_default(ec2_plan: Plan) -> None:
@@ -223,3 +223,11 @@ def test_every_child_of_the_deployment_is_parented_and_named_after_it(ec2_plan: 
             continue
         assert resource.parent is not None, f"{resource.type} {resource.name} has no parent"
         assert resource.name.startswith("dixi"), resource.name
+
+
+def test_each_volume_directory_on_the_host_belongs_to_the_uid_its_container_runs_as(ec2_plan: Plan) -> None:
+    script = cloudinit.files_in(_user_data(ec2_plan))[cloudinit.BOOT_SCRIPT_PATH]
+    for service in spec.SERVICES:
+        for volume in service.volumes:
+            line = f"install -d -m 0750 -o {service.run_as_uid} -g {service.run_as_uid} /var/lib/dixi/{volume.name}"
+            assert line in script, f"{service.name} could not write {volume.name}"

@@ -33,7 +33,7 @@ def _run(rule: str, plan: RecordedPlan) -> list[Problem]:
 
 def _good_user_data() -> str:
     images = {s: f"registry.example/{s}:1" for s in ("frontend", "backend", "vision", "ollama")}
-    return cloudinit.render(compose.dump(compose.render(images, "llama3.2")), cloudinit.boot_script(["/var/lib/dixi/x"], []))
+    return cloudinit.render(compose.dump(compose.render(images, "llama3.2")), cloudinit.boot_script([("/var/lib/dixi/x", 10001)], []))
 
 
 def _vm(user_data: str, tokens: str | None = "required") -> RecordedResource:

@@ -6,8 +6,9 @@ from infra import spec
 
 
 def test_the_services_carry_the_seeds_ports_paths_and_probes() -> None:
-    assert {s.name: s.port for s in spec.SERVICES} == {"frontend": 80, "backend": 3001, "vision": 5000, "ollama": 11434}
+    assert {s.name: s.port for s in spec.SERVICES} == {"frontend": 8080, "backend": 3001, "vision": 5000, "ollama": 11434}
     assert spec.BACKEND.public_paths == ("/api", "/ws") and spec.FRONTEND.public_paths == ("/",)
+    assert spec.FRONTEND.port == 8080, "nginx runs unprivileged, so not on the seed's port 80"
     assert (spec.BACKEND.liveness.path, spec.BACKEND.readiness.path) == ("/api/health/live", "/api/health/ready")
     r = spec.BACKEND.resources
     assert (r.request_memory, r.request_cpu, r.limit_memory, r.limit_cpu, spec.BACKEND.replicas) == ("512Mi", "500m", "1Gi", "1000m", 3)
@@ -27,3 +28,14 @@ def test_every_link_names_a_service_and_the_seeds_env_names_are_wired() -> None:
     for service in spec.SERVICES:
         assert set(service.links.values()) <= set(spec.BY_NAME), service.name
         assert not set(service.secret_env) & set(spec.service_env(service, lambda s: s.name, "m")), "secrets are never plain env"
+
+
+def test_the_spec_matches_what_each_image_exposes_and_runs_as() -> None:
+    import re
+
+    from infra.plan.run import ROOT
+
+    for service in spec.SERVICES:
+        dockerfile = (ROOT / service.build_context / "Dockerfile").read_text()
+        assert re.search(rf"^EXPOSE {service.port}\b", dockerfile, re.M), f"{service.name}: the image must EXPOSE {service.port}"
+        assert re.search(rf"^USER {service.run_as_uid}\b", dockerfile, re.M), f"{service.name}: the image must run as uid {service.run_as_uid}"
