@@ -56,7 +56,7 @@ def problem(name: str, severity: Severity, resource: RecordedResource | None, me
 
 def run_checks(plan: RecordedPlan, root: Path) -> list[Problem]:
     # Imported for their @rule registrations.
-    from infra.checks import aws, images, userdata  # noqa: F401
+    from infra.checks import aws, iam, images, userdata  # noqa: F401
 
     problems: list[Problem] = []
     for fn in RULES.values():

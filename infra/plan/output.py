@@ -46,7 +46,8 @@ def to_json(plan: Plan) -> dict[str, Any]:
     return {
         "project": recorded.project,
         "stack": recorded.stack,
-        "resources": [_resource_json(r) for r in recorded.resources],
+        # Registration order varies run to run; sorted, two plans diff cleanly.
+        "resources": [_resource_json(r) for r in sorted(recorded.resources, key=lambda r: (r.type, r.name))],
         "outputs": _public(recorded.outputs),
         "problems": [p.as_json() for p in plan.problems],
         "cost": plan.cost.as_json(),

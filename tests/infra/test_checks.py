@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def _vm(user_data: str, tokens: str | None = "required") -> RecordedResource:
 
 def test_every_rule_is_tested_here() -> None:
     run_checks(_plan(), ROOT)
-    tested = {"cloud-init-schema", "compose-spec", "user-data-size", "private-ports-not-public", "alb-two-zones", "imdsv2-required", "image-build-context"}
+    tested = {"cloud-init-schema", "compose-spec", "user-data-size", "private-ports-not-public", "alb-two-zones", "imdsv2-required", "image-build-context", "iam-policy"}
     assert set(RULES) == tested, f"rules without a test here: {set(RULES) - tested}"
 
 
@@ -125,3 +126,14 @@ def test_image_build_context_warns_when_the_context_is_missing(tmp_path: Path) -
     (tmp_path / "app/nowhere").mkdir(parents=True)
     (tmp_path / "app/nowhere/Dockerfile").write_text("FROM scratch\n")
     assert RULES["image-build-context"](_plan(image), tmp_path) == []
+
+
+def test_iam_policy_rejects_unknown_actions_and_malformed_policies() -> None:
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObjectt", "Resource": "arn:aws:s3:::b/*"}]}
+    bad = _resource("aws:iam/rolePolicy:RolePolicy", "p", policy=json.dumps(policy))
+    broken = _resource("aws:iam/rolePolicy:RolePolicy", "q", policy="{not json")
+    problems = _run("iam-policy", _plan(bad, broken))
+    assert [p.resource.name for p in problems if p.resource] == ["p", "q"]
+    assert "Unknown action s3:GetObjectt" in problems[0].message and "not JSON" in problems[1].message
+    policy["Statement"][0]["Action"] = "s3:GetObject"
+    assert _run("iam-policy", _plan(_resource("aws:iam/rolePolicy:RolePolicy", "p", policy=json.dumps(policy)))) == []

@@ -26,6 +26,7 @@ def test_plan_all_json_matches_the_contract_for_every_stack(capsys: pytest.Captu
         jsonschema.validate(document, SCHEMA)
         keys = [(r["type"], r["name"]) for r in document["resources"]]
         assert len(keys) == len(set(keys)), "resources are keyed by (type, name): no duplicates"
+        assert keys == sorted(keys), "resources are sorted by (type, name) so two plans diff cleanly"
         known = set(keys)
         for resource in document["resources"]:
             if resource["parent"]:
@@ -71,3 +72,15 @@ def test_the_readable_plan_shows_the_tree_problems_and_monthly_cost() -> None:
     for words in ("dixi/aws-ec2:", "dixi:aws:Ec2DockerDeployment", "aws:ec2/instance:Instance", "kept on destroy",
                   "Monthly cost", "g4dn.xlarge on-demand us-east-1", "total", "seed's estimate"):
         assert words in result.stdout, f"{words!r} missing from the plan output"
+
+
+def test_each_plan_starts_from_a_clean_engine_state() -> None:
+    from infra.plan.run import plan_stack
+
+    https = plan_stack("aws-ec2", overrides={"dixi:domain": "dixi.example.com"})
+    plain = plan_stack("aws-ec2")
+    again = plan_stack("aws-ec2")
+    keys = sorted((r.type, r.name) for r in plain.recorded.resources)
+    assert keys == sorted((r.type, r.name) for r in again.recorded.resources), "planning twice gives the same resources"
+    assert len(keys) == len(set(keys)), "nothing from an earlier plan leaks into this one"
+    assert not plain.recorded.of_type("aws:acm/certificate:Certificate") and https.recorded.of_type("aws:acm/certificate:Certificate")
