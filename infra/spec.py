@@ -73,6 +73,9 @@ class Service:
     # The uid the image runs as (its Dockerfile's USER): host directories
     # mounted as its volumes must belong to it.
     run_as_uid: int = 10001
+    # Paths the container writes besides its volumes; everything else is a
+    # read-only root filesystem. None: the image needs a writable root.
+    scratch_paths: tuple[str, ...] | None = ("/tmp",)
 
     @property
     def is_public(self) -> bool:
@@ -101,6 +104,8 @@ FRONTEND = Service(
     replicas=2,
     links=MappingProxyType({"BACKEND_URL": "backend"}),
     run_as_uid=101,
+    # nginx renders its config from a template at start and keeps a cache.
+    scratch_paths=("/tmp", "/var/cache/nginx", "/etc/nginx/conf.d"),
 )
 
 BACKEND = Service(
@@ -151,6 +156,7 @@ OLLAMA = Service(
         {"OLLAMA_HOST": "0.0.0.0:11434", "OLLAMA_MODELS": "/var/lib/ollama/models"}
     ),
     model_env="OLLAMA_PULL_MODELS",
+    scratch_paths=None,
 )
 
 SERVICES: Final[tuple[Service, ...]] = (FRONTEND, BACKEND, VISION, OLLAMA)

@@ -51,7 +51,11 @@ def render(
             "restart": "unless-stopped",
             "networks": [NETWORK],
             "environment": spec.service_env(service, lambda s: s.name, ollama_model),
+            "security_opt": ["no-new-privileges:true"],
         }
+        if service.scratch_paths is not None:
+            entry["read_only"] = True
+            entry["tmpfs"] = list(service.scratch_paths)
         if service.secret_env:
             entry["env_file"] = [SECRETS_ENV_FILE]
         if service is spec.FRONTEND:

@@ -197,6 +197,9 @@ def test_the_compose_file_wires_every_service_from_the_spec(ec2_plan: Plan) -> N
     for gpu in ("vision", "ollama"):
         assert services[gpu]["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"
     assert "GESTURE_TOKEN" not in json.dumps(services), "secrets come from the env file, not the compose file"
+    for name, service in services.items():
+        assert service["security_opt"] == ["no-new-privileges:true"], name
+    assert {n for n, s in services.items() if s.get("read_only")} == {"frontend", "backend", "vision"}
 
 
 def test_each_service_gets_an_ecr_repository_and_an_image_built_from_app(ec2_plan: Plan) -> None:
