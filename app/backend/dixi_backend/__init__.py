@@ -1,0 +1,1 @@
+"""Dixi backend: gesture events and AI answers fanned out over WebSocket."""

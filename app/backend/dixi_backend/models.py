@@ -1,0 +1,49 @@
+"""Request and response bodies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Gesture = Literal["fist", "point", "peace", "three", "four", "open_palm"]
+
+
+class HandPosition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+
+
+class GestureEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    gesture: Gesture
+    confidence: float = Field(ge=0, le=1)
+    hand: HandPosition | None = None
+    source: str = Field(default="vision", min_length=1, max_length=64, pattern=r"^[\w.:/-]+$")
+    timestamp: float | None = Field(default=None, ge=0)
+
+
+class Accepted(BaseModel):
+    accepted: bool
+    clients: int
+    ai_triggered: bool
+
+
+class AiQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: str = Field(min_length=1, max_length=2000)
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+class Live(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str]
+    failed: list[str]

@@ -1,0 +1,1 @@
+"""Dixi vision service: camera frames in, hand gestures out."""
