@@ -146,20 +146,30 @@ def _cidr(value: Any) -> str:
     return str(network)
 
 
+_IMAGES_EXAMPLE = "['backend=ghcr.io/acme/dixi-backend@sha256:...']"
+
+
 def _images(value: Any) -> dict[str, str]:
+    """`service=reference` entries (Pulumi's project config has no object type)."""
     if isinstance(value, str):
         try:
-            value = json.loads(value) if value.strip() else {}
+            value = json.loads(value) if value.strip() else []
         except json.JSONDecodeError:
-            raise _Bad("is not an object; use e.g. {backend: 'registry/dixi-backend@sha256:...'}") from None
-    if not isinstance(value, dict):
-        raise _Bad("is not an object; use e.g. {backend: 'registry/dixi-backend@sha256:...'}")
+            raise _Bad(f"is not a list; use e.g. {_IMAGES_EXAMPLE}") from None
+    if not isinstance(value, list):
+        raise _Bad(f"is not a list of service=reference entries; use e.g. {_IMAGES_EXAMPLE}")
     allowed = tuple(spec.BY_NAME)
     refs: dict[str, str] = {}
-    for service, ref in value.items():
+    for entry in value:
+        service, _, ref = str(entry).partition("=")
+        service, ref = service.strip(), ref.strip()
+        if not ref:
+            raise _Bad(f"has {entry!r}, which is not service=reference; use e.g. {_IMAGES_EXAMPLE}")
         if service not in allowed:
-            raise _Bad(f"names the unknown service {service!r}; {_suggest(str(service), allowed)}")
-        if not isinstance(ref, str) or not _IMAGE_REF.match(ref):
+            raise _Bad(f"names the unknown service {service!r}; {_suggest(service, allowed)}")
+        if service in refs:
+            raise _Bad(f"names {service!r} twice")
+        if not _IMAGE_REF.match(ref):
             raise _Bad(f"has {ref!r} for {service!r}, which is not an image reference (registry/name:tag or @sha256:digest)")
         refs[service] = ref
     return refs

@@ -213,7 +213,7 @@ def test_each_service_gets_an_ecr_repository_and_an_image_built_from_app(ec2_pla
 
 def test_prebuilt_images_from_config_are_used_and_not_built(plan_of: PlanOf) -> None:
     ref = "ghcr.io/acme/dixi-backend@sha256:" + "a" * 64
-    plan = plan_of(**{"dixi:images": json.dumps({"backend": ref})})
+    plan = plan_of(**{"dixi:images": json.dumps([f"backend={ref}"])})
     built = {i.name for i in plan.recorded.of_type("docker-build:index:Image")}
     assert "dixi-images-backend" not in built and len(built) == len(spec.SERVICES) - 1
     assert _compose(plan)["services"]["backend"]["image"] == ref

@@ -31,9 +31,11 @@ BAD_CONFIGS = [
     ("dixi:logRetentionDays", 45, ["'45' is not a CloudWatch Logs retention period", "30"]),
     ("dixi:domain", "not a domain", ["'not a domain' is not a DNS name"]),
     ("dixi:ollamaModel", "Llama 3!", ["is not an Ollama model name"]),
-    ("dixi:images", {"backnd": "ghcr.io/x/backend:1"}, ["unknown service 'backnd'", "did you mean 'backend'?"]),
-    ("dixi:images", {"backend": "Not An Image"}, ["is not an image reference"]),
-    ("dixi:images", ["ghcr.io/x/backend:1"], ["is not an object"]),
+    ("dixi:images", ["backnd=ghcr.io/x/backend:1"], ["unknown service 'backnd'", "did you mean 'backend'?"]),
+    ("dixi:images", ["backend=Not An Image"], ["is not an image reference"]),
+    ("dixi:images", ["ghcr.io/x/backend:1"], ["is not service=reference"]),
+    ("dixi:images", {"backend": "ghcr.io/x/backend:1"}, ["is not a list of service=reference entries"]),
+    ("dixi:images", ["backend=ghcr.io/x/b:1", "backend=ghcr.io/x/b:2"], ["names 'backend' twice"]),
     ("dixi:vpcCidr", "8.8.8.0/24", ["must be a private IPv4 range"]),
     ("dixi:vpcCidr", "10.0.0.0/8", ["must be a private IPv4 range from /16 to /24"]),
     ("dixi:gpuInstanc", "g4dn.xlarge", ["is not a config key of this project", "did you mean 'dixi:gpuInstanceType'?"]),
@@ -122,7 +124,9 @@ def test_every_key_the_program_reads_is_declared_once_in_pulumi_yaml_with_type_d
     for key, declaration in declared.items():
         assert declaration.get("description"), f"{key} needs a description"
         assert "default" in declaration, f"{key} needs a default"
-        assert "type" in declaration or isinstance(declaration["default"], dict), f"{key} needs a type"
+        # Pulumi's project schema: a declaration needs a type, one of these four, and arrays their items.
+        assert declaration.get("type") in ("string", "integer", "boolean", "array"), f"{key} needs a type Pulumi knows"
+        assert declaration["type"] != "array" or "items" in declaration, f"{key}: an array needs items"
 
 
 def test_a_secure_value_becomes_a_secret_placeholder(tmp_path: Path) -> None:
