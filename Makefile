@@ -28,7 +28,7 @@ plan-all: setup
 
 lint: setup
 	$(BIN)/ruff check infra stacks app tests __main__.py
-	$(BIN)/mypy infra stacks $(wildcard app/backend/dixi_backend app/vision/dixi_vision app/dixi_devtools app/bench.py)
+	$(BIN)/mypy infra stacks $(wildcard app/common/dixi_common app/backend/dixi_backend app/vision/dixi_vision app/dixi_devtools app/bench.py)
 
 ## test: every test, with the validators installed
 test: setup system-deps lint

@@ -30,7 +30,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-for _path in (HERE, HERE / "backend", HERE / "vision"):
+for _path in (HERE, HERE / "common", HERE / "backend", HERE / "vision"):
     sys.path.insert(0, str(_path))
 
 import cv2  # noqa: E402
@@ -276,7 +276,7 @@ def main() -> None:
         process(
             [py, "-m", "dixi_backend.app"],
             {
-                "PYTHONPATH": str(HERE / "backend"),
+                "PYTHONPATH": os.pathsep.join([str(HERE / "backend"), str(HERE / "common")]),
                 "HOST": "127.0.0.1",
                 "PORT": str(backend_port),
                 "OLLAMA_BASE_URL": ollama_url,

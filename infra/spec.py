@@ -53,7 +53,7 @@ class Service:
     """One container of the app, as every target must run it."""
 
     name: str
-    build_context: str  # relative to the repository root
+    build_context: str  # relative to the repository root; holds the Dockerfile
     port: int
     public_paths: tuple[str, ...]  # empty: private, reachable only by the other services
     liveness: Probe
@@ -70,6 +70,8 @@ class Service:
     model_env: str | None = None
     # Secret env vars this service reads (values come from the target's secret store).
     secret_env: tuple[str, ...] = ()
+    # Named build contexts the Dockerfile copies from (`COPY --from=<name>`).
+    named_contexts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # The uid the image runs as (its Dockerfile's USER): host directories
     # mounted as its volumes must belong to it.
     run_as_uid: int = 10001
@@ -87,6 +89,8 @@ class Service:
 
 
 GESTURE_TOKEN_ENV: Final = "GESTURE_TOKEN"
+# The Python code backend and vision share (logging, body limit), one copy.
+_SHARED_PYTHON: Final = MappingProxyType({"common": "app/common"})
 SECRET_ENV: Final = (GESTURE_TOKEN_ENV,)
 DEFAULT_OLLAMA_MODEL: Final = "llama3.2"
 
@@ -111,6 +115,7 @@ FRONTEND = Service(
 BACKEND = Service(
     name="backend",
     build_context="app/backend",
+    named_contexts=_SHARED_PYTHON,
     port=3001,
     public_paths=("/api", "/ws"),
     liveness=Probe("/api/health/live", initial_delay_seconds=30, period_seconds=10),
@@ -127,6 +132,7 @@ BACKEND = Service(
 VISION = Service(
     name="vision",
     build_context="app/vision",
+    named_contexts=_SHARED_PYTHON,
     port=5000,
     public_paths=(),
     liveness=Probe("/health", initial_delay_seconds=20),

@@ -88,7 +88,10 @@ class ImageRegistry(pulumi.ComponentResource):
             )
             image = docker_build.Image(
                 f"{name}-{service.name}",
-                context=docker_build.BuildContextArgs(location=where),
+                context=docker_build.BuildContextArgs(
+                    location=where,
+                    named={k: docker_build.ContextArgs(location=v) for k, v in service.named_contexts.items()},
+                ),
                 dockerfile=docker_build.DockerfileArgs(location=f"{where}/Dockerfile"),
                 platforms=[docker_build.Platform.LINUX_AMD64],
                 push=True,

@@ -16,9 +16,11 @@ from infra.plan.engine import RecordedPlan
 def image_build_context(plan: RecordedPlan, root: Path) -> list[Problem]:
     problems = []
     for image in plan.of_type("docker-build:index:Image"):
-        context = (image.inputs.get("context") or {}).get("location", "")
+        context = image.inputs.get("context") or {}
         dockerfile = (image.inputs.get("dockerfile") or {}).get("location", "")
-        for label, path in (("build context", context), ("Dockerfile", dockerfile)):
+        paths = [("build context", context.get("location", "")), ("Dockerfile", dockerfile)]
+        paths += [(f"named context {name!r}", (named or {}).get("location", "")) for name, named in (context.get("named") or {}).items()]
+        for label, path in paths:
             if not path or not (root / path).exists():
                 problems.append(
                     problem(

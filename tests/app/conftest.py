@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-for _path in (ROOT / "app", ROOT / "app" / "backend", ROOT / "app" / "vision"):
+for _path in (ROOT / "app", ROOT / "app" / "common", ROOT / "app" / "backend", ROOT / "app" / "vision"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 

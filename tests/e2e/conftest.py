@@ -23,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"
-for _path in (APP, APP / "backend", APP / "vision"):
+for _path in (APP, APP / "common", APP / "backend", APP / "vision"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
@@ -119,6 +119,11 @@ class Stack:
         )
 
 
+def service_pythonpath(service: str) -> str:
+    """What a service's image has on its path: its own package and the shared dixi_common."""
+    return os.pathsep.join([str(APP / service), str(APP / "common")])
+
+
 def python_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update({"HOST": "127.0.0.1", "LOG_LEVEL": "INFO"})
@@ -201,7 +206,7 @@ def stack() -> Iterator[Stack]:
         "vision",
         [py, "-m", "dixi_vision.app"],
         python_env(
-            PYTHONPATH=str(APP / "vision"),
+            PYTHONPATH=service_pythonpath("vision"),
             PORT=str(s.vision_port),
             MODELS_DIR=str(workdir / "models"),
             BACKEND_URL=s.backend_url,
@@ -212,7 +217,7 @@ def stack() -> Iterator[Stack]:
         "backend",
         [py, "-m", "dixi_backend.app"],
         python_env(
-            PYTHONPATH=str(APP / "backend"),
+            PYTHONPATH=service_pythonpath("backend"),
             PORT=str(s.backend_port),
             VISION_SERVICE_URL=f"http://127.0.0.1:{s.vision_port}",
             OLLAMA_BASE_URL=s.ollama_url,

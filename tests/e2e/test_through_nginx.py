@@ -12,7 +12,7 @@ import httpx
 from dixi_devtools.handgen import draw_hand, encode
 from websockets.sync.client import connect
 
-from .conftest import APP, TOKEN, Proc, Stack, free_port, python_env, wait_http
+from .conftest import TOKEN, Proc, Stack, free_port, python_env, service_pythonpath, wait_http
 
 
 def next_event(ws: Any, kind: str, timeout: float = 10.0) -> list[dict[str, Any]]:
@@ -135,7 +135,7 @@ def test_a_camera_on_vision_posts_gestures_to_the_backend_with_the_token(
         "camera-vision",
         [__import__("sys").executable, "-m", "dixi_vision.app"],
         python_env(
-            PYTHONPATH=str(APP / "vision"),
+            PYTHONPATH=service_pythonpath("vision"),
             PORT=str(port),
             CAMERA_SOURCE=str(video),
             BACKEND_URL=stack.backend_url,

@@ -206,8 +206,9 @@ def test_each_service_gets_an_ecr_repository_and_an_image_built_from_app(ec2_pla
     repos = ec2_plan.recorded.of_type("aws:ecr/repository:Repository")
     assert len(repos) == len(spec.SERVICES)
     assert all(r.inputs["imageScanningConfiguration"]["scanOnPush"] for r in repos)
-    contexts = sorted(i.inputs["context"]["location"] for i in ec2_plan.recorded.of_type("docker-build:index:Image"))
-    assert contexts == sorted(s.build_context for s in spec.SERVICES)
+    images = {i.name: i.inputs["context"] for i in ec2_plan.recorded.of_type("docker-build:index:Image")}
+    assert sorted(c["location"] for c in images.values()) == sorted(s.build_context for s in spec.SERVICES)
+    assert images["dixi-images-backend"]["named"] == {"common": {"location": "app/common"}}
     assert ec2_plan.recorded.outputs["imageSources"]["backend"] == "build: app/backend"
 
 

@@ -126,6 +126,9 @@ def test_image_build_context_warns_when_the_context_is_missing(tmp_path: Path) -
     (tmp_path / "app/nowhere").mkdir(parents=True)
     (tmp_path / "app/nowhere/Dockerfile").write_text("FROM scratch\n")
     assert RULES["image-build-context"](_plan(image), tmp_path) == []
+    image.inputs["context"]["named"] = {"common": {"location": "app/gone"}}
+    problems = RULES["image-build-context"](_plan(image), tmp_path)
+    assert len(problems) == 1 and "named context 'common'" in problems[0].message
 
 
 def test_iam_policy_rejects_unknown_actions_and_malformed_policies() -> None:

@@ -39,3 +39,7 @@ def test_the_spec_matches_what_each_image_exposes_and_runs_as() -> None:
         dockerfile = (ROOT / service.build_context / "Dockerfile").read_text()
         assert re.search(rf"^EXPOSE {service.port}\b", dockerfile, re.M), f"{service.name}: the image must EXPOSE {service.port}"
         assert re.search(rf"^USER {service.run_as_uid}\b", dockerfile, re.M), f"{service.name}: the image must run as uid {service.run_as_uid}"
+        copied = set(re.findall(r"^COPY --from=(\w+)", dockerfile, re.M)) - set(re.findall(r"^FROM \S+ AS (\w+)", dockerfile, re.M))
+        assert copied == set(service.named_contexts), f"{service.name}: the Dockerfile's named contexts and the spec's must agree"
+        for path in service.named_contexts.values():
+            assert (ROOT / path).is_dir(), path

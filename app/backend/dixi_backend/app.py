@@ -12,14 +12,14 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from dixi_common import logs
+from dixi_common.bodylimit import BodySizeLimit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import logs
-from .bodylimit import BodySizeLimit
 from .routes import ai, frames, gestures, health, ws
 from .services import Services
 from .settings import Settings

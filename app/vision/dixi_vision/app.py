@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
+from dixi_common import logs
+from dixi_common.bodylimit import BodySizeLimit
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -24,8 +26,6 @@ from prometheus_client import (
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import logs
-from .bodylimit import BodySizeLimit
 from .camera import CameraLoop, backend_sink
 from .gestures import GESTURES, GestureRecognizer, SkinModel
 from .imaging import FrameError, decode_frame
