@@ -186,6 +186,7 @@ class DixiConfig(BaseModel):
     domain: Annotated[str | None, BeforeValidator(_domain)] = Field(alias="dixi:domain")
     gpu_instance_type: Annotated[str, BeforeValidator(_instance_type)] = Field(alias="dixi:gpuInstanceType")
     root_volume_gib: Annotated[int, _int_in(60, 2000)] = Field(alias="dixi:rootVolumeGiB")
+    data_volume_gib: Annotated[int, _int_in(20, 16000)] = Field(alias="dixi:dataVolumeGiB")
     ollama_model: Annotated[str, BeforeValidator(_model)] = Field(alias="dixi:ollamaModel")
     retain_data: Annotated[bool, BeforeValidator(_bool)] = Field(alias="dixi:retainData")
     images: Annotated[dict[str, str], BeforeValidator(_images)] = Field(alias="dixi:images")

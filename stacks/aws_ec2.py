@@ -24,6 +24,7 @@ def deploy(cfg: DixiConfig) -> None:
             region=cfg.region,
             instance_type=cfg.gpu_instance_type,
             root_volume_gib=cfg.root_volume_gib,
+            data_volume_gib=cfg.data_volume_gib,
             domain=cfg.domain,
             ollama_model=cfg.ollama_model,
             retain_data=cfg.retain_data,
@@ -38,7 +39,8 @@ def deploy(cfg: DixiConfig) -> None:
     pulumi.export("instanceId", app.instance_id)
     pulumi.export("adminSession", app.admin_command)
     pulumi.export("modelsBucket", app.models_bucket)
-    pulumi.export("modelsBucketKeptOnDestroy", cfg.retain_data)
+    pulumi.export("dataVolumeId", app.data_volume_id)
+    pulumi.export("dataKeptOnDestroy", cfg.retain_data)
     pulumi.export("logGroup", app.log_group)
     pulumi.export("repositories", app.repository_urls)
     pulumi.export(

@@ -14,6 +14,11 @@ The seed's "EC2 + Docker" picture. Creates, as children:
   base image, IMDSv2 required with a hop limit of 1 (containers cannot reach
   the instance's credentials), encrypted gp3 root volume, cloud-init user data
   rendered by `infra.common`;
+- the data volume (encrypted gp3, mounted at /var/lib/dixi: Ollama's model
+  store, the synced vision models, the backend's logs). It is its own
+  resource so it outlives the host: a replaced host (new image digests change
+  the user data, which replaces the host) re-attaches it and finds its models,
+  and `pulumi destroy` keeps it unless `retain_data` is false;
 - the ALB: HTTPS with an ACM certificate and an HTTP->HTTPS redirect when a
   domain is set, plain HTTP otherwise; it forwards to the host's frontend port.
 
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws.acm as acm
 import pulumi_aws.cloudwatch as cloudwatch
+import pulumi_aws.ebs as ebs
 import pulumi_aws.ec2 as ec2
 import pulumi_aws.iam as iam
 import pulumi_aws.lb as lb
@@ -64,6 +70,7 @@ class Ec2DockerDeploymentArgs:
     region: str
     instance_type: str
     root_volume_gib: int
+    data_volume_gib: int
     domain: str | None
     ollama_model: str
     retain_data: bool
@@ -102,6 +109,11 @@ def instance_policy(
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
+def nvme_device(volume_id: str) -> str:
+    """Where a Nitro instance (every GPU type we run) shows an EBS volume: by its id, not /dev/sdf."""
+    return f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}"
+
+
 def boot_steps(region: str, registry_host: str, bucket: str, parameter: str, models_dir: str) -> list[str]:
     """AWS's part of the boot script: token from SSM, ECR login, models from S3."""
     return [
@@ -120,6 +132,7 @@ class Ec2DockerDeployment(pulumi.ComponentResource):
     load_balancer_dns_name: pulumi.Output[str]
     instance_id: pulumi.Output[str]
     models_bucket: pulumi.Output[str]
+    data_volume_id: pulumi.Output[str]
     log_group: pulumi.Output[str]
 
     def __init__(self, name: str, args: Ec2DockerDeploymentArgs, opts: ResourceOptions | None = None) -> None:
@@ -162,9 +175,20 @@ class Ec2DockerDeployment(pulumi.ComponentResource):
         )
         models_dir = f"{layout.data_dir}/{spec.VISION.volumes[0].name}"
         data_dirs = [(f"{layout.data_dir}/{v.name}", s.run_as_uid) for s in spec.SERVICES for v in s.volumes]
-        script = Output.all(registry.registry_host, bucket.bucket, parameter.name).apply(
+        data_volume = ebs.Volume(
+            f"{name}-data",
+            availability_zone=network.public_subnet_zones[0],
+            size=args.data_volume_gib,
+            type="gp3",
+            encrypted=True,
+            tags={**tags, "Name": f"{name}-data"},
+            opts=ResourceOptions(parent=self, retain_on_delete=args.retain_data),
+        )
+        script = Output.all(registry.registry_host, bucket.bucket, parameter.name, data_volume.id).apply(
             lambda v: cloudinit.boot_script(
-                data_dirs, boot_steps(args.region, v[0], v[1], v[2], models_dir)
+                data_dirs,
+                boot_steps(args.region, v[0], v[1], v[2], models_dir),
+                prepare_storage=cloudinit.data_volume_steps(nvme_device(v[3]), layout.data_dir),
             )
         )
         user_data = Output.all(compose_yaml, script).apply(lambda v: cloudinit.render(v[0], v[1]))
@@ -189,6 +213,17 @@ class Ec2DockerDeployment(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-gpu"},
             # A newer AMI is published every few weeks; it must not replace a running host.
             opts=ResourceOptions(parent=self, ignore_changes=["ami"]),
+        )
+
+        ec2.VolumeAttachment(
+            f"{name}-data",
+            device_name="/dev/sdf",
+            volume_id=data_volume.id,
+            instance_id=host.id,
+            stop_instance_before_detaching=True,
+            # A volume attaches to one host at a time: detach from the old host
+            # before attaching to its replacement.
+            opts=ResourceOptions(parent=self, delete_before_replace=True),
         )
 
         target_group = lb.TargetGroup(
@@ -273,6 +308,7 @@ class Ec2DockerDeployment(pulumi.ComponentResource):
         self.load_balancer_dns_name = alb.dns_name
         self.instance_id = host.id
         self.models_bucket = bucket.bucket
+        self.data_volume_id = data_volume.id
         self.log_group = log_group.name
         self.admin_command = host.id.apply(
             lambda i: f"aws ssm start-session --region {args.region} --target {i}"

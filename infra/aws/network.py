@@ -40,6 +40,7 @@ def subnet_cidrs(cidr: str, count: int = ZONES) -> list[str]:
 class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
+    public_subnet_zones: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("dixi:aws:Network", name, None, opts)
@@ -70,7 +71,7 @@ class Network(pulumi.ComponentResource):
             tags={**args.tags, "Name": f"{name}-public"},
             opts=child,
         )
-        self.public_subnet_ids = []
+        self.public_subnet_ids, self.public_subnet_zones = [], []
         for index, cidr in enumerate(subnet_cidrs(args.cidr)):
             subnet = ec2.Subnet(
                 f"{name}-public-{index}",
@@ -85,6 +86,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-public-{index}", subnet_id=subnet.id, route_table_id=routes.id, opts=child
             )
             self.public_subnet_ids.append(subnet.id)
+            self.public_subnet_zones.append(subnet.availability_zone)
 
         self.vpc_id = vpc.id
         self.register_outputs({"vpcId": vpc.id, "publicSubnetIds": self.public_subnet_ids})

@@ -51,7 +51,27 @@ systemctl restart docker
 """.strip()
 
 
-def boot_script(data_dirs: Sequence[tuple[str, int]], before_start: Sequence[str]) -> str:
+def data_volume_steps(device: str, mount_point: str, wait_seconds: int = 900) -> list[str]:
+    """Wait for the data volume at `device`, format it if blank, mount it at `mount_point`.
+
+    The volume is attached after the host starts (and re-attached to a
+    replacement host), so the script waits for it. An existing filesystem is
+    never formatted again: that is what keeps the data across hosts.
+    """
+    return [
+        f"for _ in $(seq {wait_seconds // 5}); do [ -e {device} ] && break; sleep 5; done",
+        f'[ -e {device} ] || {{ echo "data volume {device} never appeared" >&2; exit 1; }}',
+        f"blkid {device} >/dev/null 2>&1 || mkfs.ext4 -q -L dixi-data {device}",
+        f"install -d -m 0755 {mount_point}",
+        f'uuid="$(blkid -s UUID -o value {device})"',
+        f'grep -q "$uuid" /etc/fstab || echo "UUID=$uuid {mount_point} ext4 defaults,nofail 0 2" >> /etc/fstab',
+        f"mountpoint -q {mount_point} || mount {mount_point}",
+    ]
+
+
+def boot_script(
+    data_dirs: Sequence[tuple[str, int]], before_start: Sequence[str], prepare_storage: Sequence[str] = ()
+) -> str:
     """The script cloud-init runs once: install, prepare, start.
 
     `data_dirs` are (host directory, owner uid) pairs: each container runs as
@@ -63,6 +83,7 @@ def boot_script(data_dirs: Sequence[tuple[str, int]], before_start: Sequence[str
         "set -euo pipefail",
         "exec > >(tee -a /var/log/dixi-boot.log) 2>&1",
         _INSTALL_DOCKER,
+        *prepare_storage,
         *(f"install -d -m 0750 -o {uid} -g {uid} {path}" for path, uid in data_dirs),
         "install -d -m 0700 /opt/dixi",
         *before_start,

@@ -18,7 +18,7 @@ from infra.plan.engine import RecordedPlan, RecordedResource, ResourceKey
 FREE_TYPES_PREFIXES = (
     "aws:ec2/vpc:", "aws:ec2/subnet:", "aws:ec2/internetGateway:", "aws:ec2/routeTable",
     "aws:ec2/securityGroup:", "aws:ec2/defaultSecurityGroup:", "aws:vpc/securityGroup", "aws:iam/",
-    "aws:ssm/parameter:", "aws:acm/", "aws:lb/targetGroup", "aws:lb/listener:", "aws:ecr/lifecyclePolicy:",
+    "aws:ssm/parameter:", "aws:acm/", "aws:lb/targetGroup", "aws:lb/listener:", "aws:ecr/lifecyclePolicy:", "aws:ec2/volumeAttachment:",
     "aws:s3/bucketVersioning:", "aws:s3/bucketServerSide", "aws:s3/bucketPublicAccessBlock:",
     "aws:s3/bucketOwnershipControls:", "aws:s3/bucketPolicy:", "random:", "docker-build:", "pulumi:",
 )  # fmt: skip
@@ -79,6 +79,9 @@ def _aws_items(r: RecordedResource, region: str) -> list[tuple[str, float]] | No
         if i.get("associatePublicIpAddress"):
             items.append(("public IPv4 address (host)", _hours(p.AWS_PUBLIC_IPV4_HOUR)))
         return items
+    if r.type == "aws:ebs/volume:Volume":
+        size = float(i.get("size") or 0)
+        return [(f"EBS {i.get('type', 'gp3')} {size:g} GB (data volume)", p.AWS_EBS_GP3_GB_MONTH.amount * size)]
     if r.type in ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"):
         items = [
             (f"Application Load Balancer {region}", _hours(p.AWS_ALB_HOUR)),

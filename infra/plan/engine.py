@@ -167,6 +167,9 @@ class PlanMocks(pulumi_mocks.Mocks):
                 zoneId="Z35SXDOTRQ7X7K",
                 arnSuffix=f"app/{name}/0123456789abcdef",
             )
+        elif typ == "aws:ebs/volume:Volume":
+            rid = "vol-" + _fake_digest(name)[:17]
+            state["arn"] = self._arn("ec2", f"volume/{rid}")
         elif typ == "aws:ec2/instance:Instance":
             rid = "i-" + _fake_digest(name)[:17]
             state.update(privateIp="10.20.0.10", publicIp="203.0.113.10", arn=self._arn("ec2", f"instance/{rid}"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import yaml
 
@@ -138,13 +140,37 @@ def test_the_models_bucket_is_kept_on_destroy_by_default(ec2_plan: Plan) -> None
     settings = ec2_plan.recorded.children_of(bucket.parent)  # type: ignore[arg-type]
     guards = [r for r in settings if r.type.startswith("aws:s3/bucket") and r.type != BUCKET]
     assert guards and all(r.retain_on_delete for r in guards), "the kept bucket stays private and encrypted"
-    assert ec2_plan.recorded.outputs["modelsBucketKeptOnDestroy"] is True
+    assert ec2_plan.recorded.outputs["dataKeptOnDestroy"] is True
 
 
-def test_the_models_bucket_is_deleted_on_destroy_when_retain_data_is_false(plan_of: PlanOf) -> None:
+def test_the_models_bucket_and_data_volume_are_deleted_on_destroy_when_retain_data_is_false(plan_of: PlanOf) -> None:
     plan = plan_of(**{"dixi:retainData": "false"})
     (bucket,) = plan.recorded.of_type(BUCKET)
     assert bucket.retain_on_delete is False and bucket.inputs["forceDestroy"] is True
+    (volume,) = plan.recorded.of_type("aws:ebs/volume:Volume")
+    assert volume.retain_on_delete is False
+
+
+def test_the_data_volume_is_encrypted_kept_on_destroy_and_in_the_hosts_zone(ec2_plan: Plan) -> None:
+    (volume,) = ec2_plan.recorded.of_type("aws:ebs/volume:Volume")
+    assert volume.retain_on_delete is True, "Ollama's models and the logs outlive destroy by default"
+    assert volume.inputs["encrypted"] is True and volume.inputs["type"] == "gp3" and volume.inputs["size"] == 100
+    host = _instance(ec2_plan)
+    subnet = ec2_plan.recorded.by_id(host.inputs["subnetId"])
+    assert subnet is not None and volume.inputs["availabilityZone"] == subnet.inputs["availabilityZone"]
+    (attachment,) = ec2_plan.recorded.of_type("aws:ec2/volumeAttachment:VolumeAttachment")
+    assert attachment.inputs["volumeId"] == volume.id and attachment.inputs["instanceId"] == host.id
+    script = cloudinit.files_in(_user_data(ec2_plan))[cloudinit.BOOT_SCRIPT_PATH]
+    device = f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume.id.replace('-', '')}"
+    assert f"blkid {device} >/dev/null 2>&1 || mkfs.ext4" in script, "formats only a blank volume"
+    assert script.index("mount /var/lib/dixi") < script.index("install -d -m 0750"), "mounts before creating the data dirs"
+
+
+def test_the_boot_script_is_valid_bash(ec2_plan: Plan, tmp_path: Path) -> None:
+    script = tmp_path / "boot.sh"
+    script.write_text(cloudinit.files_in(_user_data(ec2_plan))[cloudinit.BOOT_SCRIPT_PATH])
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_models_bucket_is_versioned_encrypted_and_private(ec2_plan: Plan) -> None:

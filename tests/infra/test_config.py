@@ -28,6 +28,7 @@ BAD_CONFIGS = [
     ("dixi:retainData", "yes", ["'yes' is not a boolean; allowed: true, false"]),
     ("dixi:rootVolumeGiB", 10, ["'10' is out of range; allowed: 60 to 2000"]),
     ("dixi:rootVolumeGiB", "big", ["'big' is not a whole number"]),
+    ("dixi:dataVolumeGiB", 5, ["'5' is out of range; allowed: 20 to 16000"]),
     ("dixi:logRetentionDays", 45, ["'45' is not a CloudWatch Logs retention period", "30"]),
     ("dixi:domain", "not a domain", ["'not a domain' is not a DNS name"]),
     ("dixi:ollamaModel", "Llama 3!", ["is not an Ollama model name"]),
