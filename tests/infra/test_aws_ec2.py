@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -166,11 +167,22 @@ def test_the_data_volume_is_encrypted_kept_on_destroy_and_in_the_hosts_zone(ec2_
     assert script.index("mount /var/lib/dixi") < script.index("install -d -m 0750"), "mounts before creating the data dirs"
 
 
-def test_the_boot_script_is_valid_bash(ec2_plan: Plan, tmp_path: Path) -> None:
+def test_the_boot_script_is_valid_bash_and_shellcheck_clean(ec2_plan: Plan, tmp_path: Path) -> None:
     script = tmp_path / "boot.sh"
     script.write_text(cloudinit.files_in(_user_data(ec2_plan))[cloudinit.BOOT_SCRIPT_PATH])
     result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    result = subprocess.run([str(shellcheck), str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+
+
+def test_shellcheck_catches_a_broken_boot_step(tmp_path: Path) -> None:
+    script = tmp_path / "boot.sh"
+    script.write_text(cloudinit.boot_script([("/var/lib/dixi/x", 10001)], ["cd $TARGET_DIR"]))
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    result = subprocess.run([str(shellcheck), str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode != 0 and "SC2086" in result.stdout, "an unquoted variable must be caught"
 
 
 def test_the_models_bucket_is_versioned_encrypted_and_private(ec2_plan: Plan) -> None:

@@ -68,7 +68,7 @@ def test_a_bad_value_gives_one_line_naming_file_key_and_value_and_exit_2(
     assert "Traceback" not in err and out == "", "a config error prints no traceback and no plan"
 
 
-@pytest.mark.parametrize(("key", "value", "words"), BAD_CONFIGS[:6], ids=[k for k, _, _ in BAD_CONFIGS[:6]])
+@pytest.mark.parametrize(("key", "value", "words"), BAD_CONFIGS, ids=[f"{k}={v}" for k, v, _ in BAD_CONFIGS])
 def test_under_pulumi_a_bad_config_is_a_run_error_and_registers_no_resource(
     tmp_path: Path, key: str, value: object, words: list[str]
 ) -> None:
