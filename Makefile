@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APP_REQUIREMENTS := $(wildcard app/requirements-test.txt)
 STACK ?= aws-ec2
 
-.PHONY: setup system-deps plan plan-all lint test bench clean
+.PHONY: setup system-deps plan plan-all lint test bench bench-record clean
 
 $(STAMP): pyproject.toml $(APP_REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,11 @@ lint: setup
 test: setup system-deps lint
 	$(BIN)/pytest -q
 
+## bench: app throughput and latency figures (printed; bench-record also rewrites docs/benchmarks.md)
 bench: setup system-deps
+	$(BIN)/python app/bench.py --no-write
+
+bench-record: setup system-deps
 	$(BIN)/python app/bench.py
 
 clean:
