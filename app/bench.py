@@ -318,7 +318,7 @@ def write_doc(vision: dict[str, Any], fan: dict[str, Any], fc: dict[str, Any]) -
     path.write_text(
         f"""# Benchmarks
 
-Produced by `make bench` (`python app/bench.py`) on {time.strftime("%Y-%m-%d")}.
+Produced by `make bench-record` (`python app/bench.py`) on {time.strftime("%Y-%m-%d")}.
 Machine: {machine()}.
 All traffic on loopback; the backend and the Ollama test double run as
 separate processes, the clients in the bench process.
