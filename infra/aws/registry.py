@@ -98,7 +98,10 @@ class ImageRegistry(pulumi.ComponentResource):
                 tags=[repo.repository_url.apply(lambda url: f"{url}:latest")],
                 registries=[
                     docker_build.RegistryArgs(
-                        address=repo.repository_url, username=auth.user_name, password=auth.password
+                        address=repo.repository_url,
+                        username=auth.user_name,
+                        # Marked here too: a secret must not rely on the provider's schema alone.
+                        password=pulumi.Output.secret(auth.password),
                     )
                 ],
                 cache_from=[

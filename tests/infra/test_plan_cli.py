@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,12 @@ def test_the_json_uses_the_engines_camel_case_inputs_and_hides_secrets(capsys: p
     assert parameter["inputs"]["value"] == "[secret]"
     (bucket,) = [r for r in document["resources"] if r["type"] == "aws:s3/bucket:Bucket"]
     assert bucket["retainOnDelete"] is True
+    images = [r for r in document["resources"] if r["type"] == "docker-build:index:Image"]
+    # Pulumi marks the whole registries list secret once one of its values is.
+    assert images and all(i["inputs"]["registries"] == "[secret]" for i in images)
+    text = json.dumps(document)
+    assert "mock-ecr-password" not in text, "the registry password is a secret"
+    assert not re.search(r"mock-[0-9a-f]{24}", text), "the gesture token (the mocks' password) is a secret"
 
 
 def test_a_plan_with_an_error_problem_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
