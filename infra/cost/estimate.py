@@ -42,7 +42,7 @@ class CostReport:
 
     @property
     def monthly(self) -> float:
-        return round(sum(i.monthly for i in self.items), 2)
+        return round(sum(sorted(i.monthly for i in self.items)), 2)
 
     def as_json(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -119,5 +119,6 @@ def estimate(plan: RecordedPlan) -> CostReport:
             if not r.type.startswith(FREE_TYPES_PREFIXES):
                 report.unpriced.append(r.key)
             continue
-        report.items.extend(CostItem(r.key, sku, monthly) for sku, monthly in items)
+        # Cents per item, so the items add up to the total exactly, in any order.
+        report.items.extend(CostItem(r.key, sku, round(monthly, 2)) for sku, monthly in items)
     return report

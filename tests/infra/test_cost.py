@@ -22,7 +22,12 @@ def test_every_price_has_a_source_and_a_date() -> None:
 
 def test_the_gpu_host_is_priced_at_730_hours_of_its_on_demand_rate(ec2_plan: Plan) -> None:
     (item,) = [i for i in ec2_plan.cost.items if i.sku == "g4dn.xlarge on-demand us-east-1"]
-    assert item.monthly == pytest.approx(0.526 * 730)
+    assert item.monthly == round(0.526 * 730, 2)
+
+
+def test_the_total_is_the_sum_of_the_items_as_printed(ec2_plan: Plan) -> None:
+    assert ec2_plan.cost.monthly == round(sum(round(i.monthly, 2) for i in ec2_plan.cost.items), 2)
+    assert all(i.monthly == round(i.monthly, 2) for i in ec2_plan.cost.items)
 
 
 def test_the_default_stack_costs_less_than_half_the_seeds_aws_figure(ec2_plan: Plan) -> None:
