@@ -140,7 +140,16 @@ class Ec2DockerDeployment(pulumi.ComponentResource):
         child = ResourceOptions(parent=self)
         tags = {**args.tags}
 
-        network = Network(f"{name}-net", NetworkArgs(cidr=args.vpc_cidr, tags=tags), opts=child)
+        offered = ec2.get_instance_type_offerings_output(
+            location_type="availability-zone",
+            filters=[ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[args.instance_type])],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        network = Network(
+            f"{name}-net",
+            NetworkArgs(cidr=args.vpc_cidr, tags=tags, preferred_zones=offered.locations),
+            opts=child,
+        )
         registry = ImageRegistry(
             f"{name}-images", ImageRegistryArgs(prebuilt=args.prebuilt_images, tags=tags), opts=child
         )

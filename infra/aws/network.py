@@ -1,8 +1,11 @@
 """`Network`: a VPC with two public subnets in two availability zones.
 
-Creates the VPC, an internet gateway, one public subnet in each of the first
-two available zones (an ALB needs two), their route table, and takes over the
+Creates the VPC, an internet gateway, one public subnet in each of two
+available zones (an ALB needs two), their route table, and takes over the
 VPC's default security group with no rules so nothing can use it by accident.
+Zones listed in `preferred_zones` come first, so the first subnet (where the
+caller puts its host) is in a zone that offers the host's instance type: not
+every zone has every GPU type.
 
 Left out on purpose: private subnets and NAT gateways. The GPU host sits in a
 public subnet with a public address for egress (ECR, S3, SSM, package
@@ -14,7 +17,8 @@ $33 a month for no gain in reachability.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -28,6 +32,13 @@ ZONES = 2
 class NetworkArgs:
     cidr: str
     tags: dict[str, str]
+    preferred_zones: pulumi.Input[Sequence[str]] = field(default_factory=list)
+
+
+def pick_zones(available: Sequence[str], preferred: Sequence[str], count: int = ZONES) -> list[str]:
+    """`count` zones from `available`, those in `preferred` first, each group in the API's order."""
+    ordered = [z for z in available if z in preferred] + [z for z in available if z not in preferred]
+    return ordered[:count]
 
 
 def subnet_cidrs(cidr: str, count: int = ZONES) -> list[str]:
@@ -45,7 +56,8 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("dixi:aws:Network", name, None, opts)
         child = ResourceOptions(parent=self)
-        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        available = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        zones = pulumi.Output.all(available.names, args.preferred_zones).apply(lambda v: pick_zones(v[0], v[1]))
 
         vpc = ec2.Vpc(
             f"{name}-vpc",
@@ -77,7 +89,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-public-{index}",
                 vpc_id=vpc.id,
                 cidr_block=cidr,
-                availability_zone=zones.names[index],
+                availability_zone=zones[index],
                 map_public_ip_on_launch=False,
                 tags={**args.tags, "Name": f"{name}-public-{index}"},
                 opts=child,

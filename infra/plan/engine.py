@@ -198,6 +198,16 @@ class PlanMocks(pulumi_mocks.Mocks):
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{z}" for z in "abc"]
             return {"names": names, "zoneIds": [f"use1-az{i}" for i in (1, 2, 4)], "id": self.region}
+        if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            # Like us-east-1, where not every zone offers every GPU type: only b and c here.
+            kinds = [v for f in args.args.get("filters") or [] for v in f.get("values", [])]
+            offered = [f"{self.region}{z}" for z in "bc"]
+            return {
+                "locations": offered * len(kinds),
+                "locationTypes": ["availability-zone"] * len(offered) * len(kinds),
+                "instanceTypes": [k for k in kinds for _ in offered],
+                "id": self.region,
+            }
         if token == "aws:ssm/getParameter:getParameter":
             name = str(args.args.get("name", ""))
             value = "ami-" + _fake_digest(name)[:17] if "/ami" in name else "mock-value"

@@ -54,6 +54,23 @@ def test_the_vpc_has_two_public_subnets_in_two_zones_behind_the_alb(ec2_plan: Pl
     assert alb.inputs["idleTimeout"] >= 3600, "WebSocket clients need a long idle timeout"
 
 
+def test_the_host_sits_in_a_zone_that_offers_its_instance_type(ec2_plan: Plan) -> None:
+    asked = [a for t, a in ec2_plan.recorded.invokes if t == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings"]
+    assert asked and asked[0]["filters"] == [{"name": "instance-type", "values": ["g4dn.xlarge"]}]
+    subnet = ec2_plan.recorded.by_id(_instance(ec2_plan).inputs["subnetId"])
+    assert subnet is not None and subnet.inputs["availabilityZone"] in ("us-east-1b", "us-east-1c"), (
+        "the mocks offer the type in b and c only; the host must not land in a"
+    )
+
+
+def test_zones_offering_the_type_come_first_then_the_others() -> None:
+    from infra.aws.network import pick_zones
+
+    assert pick_zones(["a", "b", "c", "d"], ["c"]) == ["c", "a"]
+    assert pick_zones(["a", "b", "c"], []) == ["a", "b"]
+    assert pick_zones(["a", "b", "c"], ["c", "b"]) == ["b", "c"]
+
+
 def test_without_a_domain_the_alb_serves_plain_http_forwarding_to_the_frontend(ec2_plan: Plan) -> None:
     listeners = ec2_plan.recorded.of_type("aws:lb/listener:Listener")
     assert [(lsn.inputs["port"], lsn.inputs["protocol"]) for lsn in listeners] == [(80, "HTTP")]
