@@ -40,6 +40,7 @@ def test_the_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
 def test_pull_requests_run_the_tests_the_offline_plan_and_a_guarded_preview() -> None:
     workflow = yaml.safe_load((ROOT / ".github/workflows/pr-checks.yml").read_text())
     assert "pull_request" in workflow[True], "runs on every pull request"  # PyYAML reads `on:` as True
+    assert "bookworm" in workflow["jobs"]["test"]["container"], "tests run on Debian, where the .ci/run packages exist"
     runs = [s.get("run", "") for s in workflow["jobs"]["test"]["steps"]]
     assert "bash .ci/run" in runs and any("dixi plan --all" in r for r in runs)
     preview = workflow["jobs"]["preview"]["steps"]
