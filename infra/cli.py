@@ -1,8 +1,13 @@
-"""The `dixi` command: `dixi plan STACK [--json]`, `dixi plan --all [--json]`.
+"""The `dixi` command: `dixi plan STACK [--json]`, `dixi plan --all [--json]`, `dixi render compose [--check]`.
 
 Plans run offline (no Pulumi CLI, no cloud, no credentials). Exit codes: 0 no
 error problems, 1 error problems, 2 bad configuration or usage (one line per
-bad key on stderr, no traceback).
+bad key on stderr, no traceback). `dixi plan --all` ends with one table
+comparing the stacks; with `--json` each plan carries the same row as its
+`summary`.
+
+`dixi render compose` writes `app/docker-compose.yml` from the app spec;
+`--check` exits 1 when the committed file differs from what it would write.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from rich.console import Console
 
 from infra.config import ConfigError
 from infra.plan import stackfiles
-from infra.plan.output import render, to_json
+from infra.plan.output import render, render_comparison, to_json
 from infra.plan.run import ROOT, Plan, plan_stack
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -24,7 +29,7 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"dixi: {message} (see dixi plan --help)", file=sys.stderr)
+        print(f"dixi: {message} (see dixi --help)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
@@ -33,14 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     plan = sub.add_parser("plan", help="run the program under mocks and print resources, problems and cost")
     plan.add_argument("stack", nargs="?", help="stack name (Pulumi.<stack>.yaml)")
-    plan.add_argument("--all", action="store_true", help="plan every Pulumi.<stack>.yaml")
+    plan.add_argument("--all", action="store_true", help="plan every Pulumi.<stack>.yaml and compare them")
     plan.add_argument("--json", action="store_true", help="print the JSON contract instead of the tree")
     plan.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    render_cmd = sub.add_parser("render", help="write a file generated from the app spec")
+    render_cmd.add_argument("what", choices=["compose"], help="compose: app/docker-compose.yml")
+    render_cmd.add_argument("--check", action="store_true", help="exit 1 if the committed file is not what would be written")
+    render_cmd.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _plan(args: argparse.Namespace) -> int:
     root: Path = args.root
     if args.all == bool(args.stack):
         stacks = ", ".join(stackfiles.stack_names(root)) or "none"
@@ -63,7 +71,29 @@ def main(argv: list[str] | None = None) -> int:
         console = Console()
         for plan in plans:
             render(plan, console)
+        if args.all:
+            render_comparison(plans, console)
     return EXIT_PROBLEMS if any(p.has_errors for p in plans) else EXIT_OK
+
+
+def _render(args: argparse.Namespace) -> int:
+    from infra.common import compose
+
+    target = args.root / compose.LOCAL_FILE
+    wanted = compose.dump_local()
+    if args.check:
+        if not target.is_file() or target.read_text() != wanted:
+            print(f"dixi: {compose.LOCAL_FILE} is not what infra/spec.py renders; run `dixi render compose`", file=sys.stderr)
+            return EXIT_PROBLEMS
+        return EXIT_OK
+    target.write_text(wanted)
+    print(f"wrote {compose.LOCAL_FILE}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return _plan(args) if args.command == "plan" else _render(args)
 
 
 if __name__ == "__main__":

@@ -1,34 +1,44 @@
 """The stack config, validated whole before the first resource is registered.
 
 Pulumi hands a program its config as strings keyed `namespace:key` (objects as
-JSON). `parse()` turns those strings into one typed, frozen `DixiConfig`, or
+JSON). `parse()` turns those strings into one typed, frozen config model, or
 raises `ConfigError` whose lines each name the stack file, the key, the bad
 value and what is allowed. Both `pulumi up` (through `from_pulumi()`) and the
 offline `dixi plan` (which reads `Pulumi.yaml` and `Pulumi.<stack>.yaml`
 itself) go through `parse()`, so both reject the same configs the same way.
 
-Defaults live in `Pulumi.yaml` only; the model has none, so a key missing from
-both files is an error rather than a silent second default. Unknown `dixi:*`
-keys are errors: a typo must never be silently ignored.
+The model is chosen by `dixi:target`: `DixiConfig` holds what every stack
+kind reads, and each kind's own model (found through `infra.targets`, e.g.
+`infra.aws.config.AwsEc2Config`) adds its keys. Together they form a pydantic
+discriminated union on `dixi:target`.
+
+Defaults live in `Pulumi.yaml` only; the models have none, so a key missing
+from both files is an error rather than a silent second default. Unknown
+`dixi:*` keys are errors (a typo must never be silently ignored), and so is a
+key of another stack kind set to anything but its project default: Pulumi
+passes every project default to every stack, so only a changed value says
+the user meant it.
+
+The validators below (`Bad`, `text`, `boolean`, `int_in`, ...) are shared by
+the per-kind models, which live with their cloud.
 """
 
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Final, Literal
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Final, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
-from infra import spec
-from infra.cost import prices
+from infra import spec, targets
 
 NAMESPACE: Final = "dixi"
-STACK_KINDS: Final = ("aws-ec2",)
-LOG_RETENTION_DAYS: Final = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
+TARGET_KEY: Final = "dixi:target"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
 _IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
 _MODEL = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)?(:[A-Za-z0-9._-]+)?$")
@@ -42,108 +52,76 @@ class ConfigError(Exception):
         self.lines = lines
 
 
-class _Bad(ValueError):
+class Bad(ValueError):
     """A value rejected with a sentence saying what is allowed."""
 
 
-def _choices(values: tuple[str, ...]) -> str:
+def choices(values: tuple[str, ...]) -> str:
     return ", ".join(repr(v) for v in values)
 
 
-def _suggest(value: str, allowed: tuple[str, ...]) -> str:
+def suggest(value: str, allowed: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.85)
-    return f"did you mean {close[0]!r}?" if close else f"allowed: {_choices(allowed)}"
+    return f"did you mean {close[0]!r}?" if close else f"allowed: {choices(allowed)}"
 
 
-def _text(value: Any) -> str:
+def text(value: Any) -> str:
     if not isinstance(value, str):
-        raise _Bad("is not a string")
+        raise Bad("is not a string")
     return value.strip()
 
 
-def _stack_kind(value: Any) -> str:
-    text = _text(value)
-    if text not in STACK_KINDS:
-        raise _Bad(f"is not a stack kind this project deploys; {_suggest(text, STACK_KINDS)}")
-    return text
+def one_of(allowed: tuple[str, ...], what: str) -> BeforeValidator:
+    def check(value: Any) -> str:
+        found = text(value)
+        if found not in allowed:
+            raise Bad(f"is not {what}; {suggest(found, allowed)}")
+        return found
+
+    return BeforeValidator(check)
 
 
-def _region(value: Any) -> str:
-    text = _text(value)
-    allowed = prices.supported_aws_regions()
-    if text not in allowed:
-        raise _Bad(f"is not a region this stack can price or run; {_suggest(text, allowed)}")
-    return text
-
-
-def _instance_type(value: Any) -> str:
-    text = _text(value)
-    # Checked against the region's price table in DixiConfig._cross_checks.
-    if not re.fullmatch(r"[a-z][a-z0-9-]*\.[0-9a-z]+", text):
-        raise _Bad("is not an EC2 instance type (like 'g4dn.xlarge')")
-    return text
-
-
-def _bool(value: Any) -> bool:
+def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    text = _text(value).lower()
-    if text in ("true", "false"):
-        return text == "true"
-    raise _Bad("is not a boolean; allowed: true, false")
+    found = text(value).lower()
+    if found in ("true", "false"):
+        return found == "true"
+    raise Bad("is not a boolean; allowed: true, false")
 
 
-def _int_in(low: int, high: int) -> BeforeValidator:
+def int_in(low: int, high: int, why: str = "") -> BeforeValidator:
+    """A whole number from `low` to `high`; `why` says where the limits come from."""
+    because = f" ({why})" if why else ""
+
     def check(value: Any) -> int:
         if isinstance(value, bool):
-            raise _Bad(f"is not a whole number; allowed: {low} to {high}")
+            raise Bad(f"is not a whole number; allowed: {low} to {high}")
         try:
             number = int(str(value).strip())
         except ValueError:
-            raise _Bad(f"is not a whole number; allowed: {low} to {high}") from None
+            raise Bad(f"is not a whole number; allowed: {low} to {high}") from None
         if not low <= number <= high:
-            raise _Bad(f"is out of range; allowed: {low} to {high}")
+            raise Bad(f"is out of range; allowed: {low} to {high}{because}")
         return number
 
     return BeforeValidator(check)
 
 
-def _retention(value: Any) -> int:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = -1
-    if number not in LOG_RETENTION_DAYS:
-        allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
-        raise _Bad(f"is not a CloudWatch Logs retention period; allowed days: {allowed}")
-    return number
-
-
 def _domain(value: Any) -> str | None:
-    text = _text(value).lower()
-    if not text:
+    found = text(value).lower()
+    if not found:
         return None
-    if not _DOMAIN.match(text):
-        raise _Bad("is not a DNS name; use a name like 'dixi.example.com', or '' for plain HTTP")
-    return text
+    if not _DOMAIN.match(found):
+        raise Bad("is not a DNS name; use a name like 'dixi.example.com', or '' for plain HTTP")
+    return found
 
 
 def _model(value: Any) -> str:
-    text = _text(value)
-    if not _MODEL.match(text):
-        raise _Bad("is not an Ollama model name; use a name like 'llama3.2' or 'qwen2.5:7b'")
-    return text
-
-
-def _cidr(value: Any) -> str:
-    text = _text(value)
-    try:
-        network = ipaddress.IPv4Network(text, strict=True)
-    except ValueError:
-        raise _Bad("is not an IPv4 network; use a /16 to /24 private range like '10.20.0.0/16'") from None
-    if not network.is_private or not 16 <= network.prefixlen <= 24:
-        raise _Bad("must be a private IPv4 range from /16 to /24, like '10.20.0.0/16'")
-    return str(network)
+    found = text(value)
+    if not _MODEL.match(found):
+        raise Bad("is not an Ollama model name; use a name like 'llama3.2' or 'qwen2.5:7b'")
+    return found
 
 
 _IMAGES_EXAMPLE = "['backend=ghcr.io/acme/dixi-backend@sha256:...']"
@@ -155,52 +133,84 @@ def _images(value: Any) -> dict[str, str]:
         try:
             value = json.loads(value) if value.strip() else []
         except json.JSONDecodeError:
-            raise _Bad(f"is not a list; use e.g. {_IMAGES_EXAMPLE}") from None
+            raise Bad(f"is not a list; use e.g. {_IMAGES_EXAMPLE}") from None
     if not isinstance(value, list):
-        raise _Bad(f"is not a list of service=reference entries; use e.g. {_IMAGES_EXAMPLE}")
+        raise Bad(f"is not a list of service=reference entries; use e.g. {_IMAGES_EXAMPLE}")
     allowed = tuple(spec.BY_NAME)
     refs: dict[str, str] = {}
     for entry in value:
         service, _, ref = str(entry).partition("=")
         service, ref = service.strip(), ref.strip()
         if not ref:
-            raise _Bad(f"has {entry!r}, which is not service=reference; use e.g. {_IMAGES_EXAMPLE}")
+            raise Bad(f"has {entry!r}, which is not service=reference; use e.g. {_IMAGES_EXAMPLE}")
         if service not in allowed:
-            raise _Bad(f"names the unknown service {service!r}; {_suggest(service, allowed)}")
+            raise Bad(f"names the unknown service {service!r}; {suggest(service, allowed)}")
         if service in refs:
-            raise _Bad(f"names {service!r} twice")
+            raise Bad(f"names {service!r} twice")
         if not _IMAGE_REF.match(ref):
-            raise _Bad(f"has {ref!r} for {service!r}, which is not an image reference (registry/name:tag or @sha256:digest)")
+            raise Bad(f"has {ref!r} for {service!r}, which is not an image reference (registry/name:tag or @sha256:digest)")
         refs[service] = ref
     return refs
 
 
+def registry_host(reference: str) -> str:
+    """The registry an image reference pulls from (Docker's rule: a first part with a dot, colon or `localhost`)."""
+    first, _, rest = reference.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
 class DixiConfig(BaseModel):
-    """Everything the program reads from the stack config, typed and checked."""
+    """What every stack kind reads. Each kind's model extends it with its own keys."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
 
     stack_file: str = Field(exclude=True)
-    stack_kind: Annotated[Literal["aws-ec2"], BeforeValidator(_stack_kind)] = Field(alias="dixi:target")
-    region: Annotated[str, BeforeValidator(_region)] = Field(alias="aws:region")
+    stack_kind: str = Field(alias=TARGET_KEY)
     domain: Annotated[str | None, BeforeValidator(_domain)] = Field(alias="dixi:domain")
-    gpu_instance_type: Annotated[str, BeforeValidator(_instance_type)] = Field(alias="dixi:gpuInstanceType")
-    root_volume_gib: Annotated[int, _int_in(60, 2000)] = Field(alias="dixi:rootVolumeGiB")
-    data_volume_gib: Annotated[int, _int_in(20, 16000)] = Field(alias="dixi:dataVolumeGiB")
     ollama_model: Annotated[str, BeforeValidator(_model)] = Field(alias="dixi:ollamaModel")
-    retain_data: Annotated[bool, BeforeValidator(_bool)] = Field(alias="dixi:retainData")
+    retain_data: Annotated[bool, BeforeValidator(boolean)] = Field(alias="dixi:retainData")
     images: Annotated[dict[str, str], BeforeValidator(_images)] = Field(alias="dixi:images")
-    log_retention_days: Annotated[int, BeforeValidator(_retention)] = Field(alias="dixi:logRetentionDays")
-    vpc_cidr: Annotated[str, BeforeValidator(_cidr)] = Field(alias="dixi:vpcCidr")
+    vision_gpu: Annotated[bool, BeforeValidator(boolean)] = Field(alias="dixi:visionGpu")
 
     def image_for(self, service: str) -> str | None:
         """The prebuilt image reference for `service`, or None when the stack builds it."""
         return self.images.get(service)
 
+    @property
+    def location(self) -> str:
+        """Where the stack runs (region, cluster...), as the comparison table shows it."""
+        return ""
+
+    def cross_checks(self) -> list[tuple[str, Any, str]]:
+        """Rules that span keys, as (key, value, reason) for each failure. Kinds add theirs."""
+        return []
+
+    @classmethod
+    def config_keys(cls) -> tuple[str, ...]:
+        """The config keys this model reads, as written in the stack files."""
+        return tuple(f.alias for f in cls.model_fields.values() if f.alias)
+
+
+@cache
+def _union() -> TypeAdapter[Any]:
+    models = tuple(kind.config_model() for kind in targets.KINDS.values())
+    if len(models) == 1:
+        return TypeAdapter(models[0])
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="stack_kind")])  # type: ignore[arg-type]  # noqa: UP007
+
 
 def declared_keys() -> tuple[str, ...]:
-    """The config keys the program reads, as written in the stack files."""
-    return tuple(f.alias for f in DixiConfig.model_fields.values() if f.alias)
+    """Every config key some stack kind reads, as written in the stack files."""
+    keys: dict[str, None] = {}
+    for kind in targets.KINDS.values():
+        keys.update(dict.fromkeys(kind.config_model().config_keys()))
+    return tuple(keys)
+
+
+def kinds_taking(key: str) -> tuple[str, ...]:
+    return tuple(name for name, kind in targets.KINDS.items() if key in kind.config_model().config_keys())
 
 
 def _line(stack_file: str, key: str, value: Any, reason: str) -> str:
@@ -208,57 +218,90 @@ def _line(stack_file: str, key: str, value: Any, reason: str) -> str:
     return f"{stack_file}: {key}: {shown!r} {reason}"
 
 
-def parse(raw: Mapping[str, Any], stack_file: str) -> DixiConfig:
-    """Validate `raw` (config key -> value, as Pulumi passes it) into a `DixiConfig`.
+def parse(raw: Mapping[str, Any], stack_file: str, defaults: Mapping[str, Any] | None = None) -> DixiConfig:
+    """Validate `raw` (config key -> value, as Pulumi passes it) into the model of its stack kind.
 
-    Keys outside the `dixi` namespace are ignored unless the program reads them
+    `defaults` are the project defaults from `Pulumi.yaml`: a key of another
+    kind that still holds its default is not something the user set. Keys
+    outside the `dixi` namespace are ignored unless a model reads them
     (`aws:region`); they belong to the providers.
     """
+    defaults = defaults or {}
     known = declared_keys()
     relevant = {k: v for k, v in raw.items() if k in known or k.startswith(f"{NAMESPACE}:")}
+
+    kinds = tuple(targets.KINDS)
+    target = relevant.get(TARGET_KEY)
+    if target is None:
+        raise ConfigError([f"{stack_file}: {TARGET_KEY}: is not set; set it to one of {choices(kinds)}"])
+    if not isinstance(target, str) or target.strip() not in kinds:
+        found = str(target).strip()
+        raise ConfigError([_line(stack_file, TARGET_KEY, target, f"is not a stack kind this project deploys; {suggest(found, kinds)}")])
+    kind = targets.KINDS[target.strip()]
+    model = kind.config_model()
+    own = model.config_keys()
+
     lines: list[str] = []
+    dixi_keys = tuple(k for k in known if k.startswith(f"{NAMESPACE}:"))
     for key in sorted(set(relevant) - set(known)):
-        dixi_keys = tuple(k for k in known if k.startswith(f"{NAMESPACE}:"))
+        lines.append(f"{stack_file}: {key}: is not a config key of this project; {suggest(key, dixi_keys)}")
+    for key in sorted(set(relevant) & set(known) - set(own)):
+        if not key.startswith(f"{NAMESPACE}:") or (key in defaults and str(relevant[key]) == str(defaults[key])):
+            continue  # provider keys are the provider's; a project default is not the user's choice
         lines.append(
-            f"{stack_file}: {key}: is not a config key of this project; {_suggest(key, dixi_keys)}"
+            _line(stack_file, key, relevant[key], f"is not used by stack kind {kind.name!r}; kinds that take it: {', '.join(kinds_taking(key))}")
         )
-    for key in known:
+    for key in own:
         if key not in relevant:
             lines.append(f"{stack_file}: {key}: is not set; set it in {stack_file} or declare a default in Pulumi.yaml")
     if lines:
         raise ConfigError(lines)
+
+    values = {k: v for k, v in relevant.items() if k in own}
     try:
-        config = DixiConfig.model_validate({**relevant, "stack_file": stack_file}, by_alias=True)
+        config: DixiConfig = _union().validate_python({**values, TARGET_KEY: kind.name, "stack_file": stack_file}, by_alias=True)
     except ValidationError as error:
         for item in error.errors():
-            key = str(item["loc"][0]) if item["loc"] else "?"
+            # A discriminated union puts the tag first in the location.
+            loc = [str(part) for part in item["loc"] if str(part) != kind.name]
+            key = loc[0] if loc else "?"
             cause = item.get("ctx", {}).get("error")
-            reason = str(cause) if isinstance(cause, _Bad) else item["msg"]
+            reason = str(cause) if isinstance(cause, Bad) else item["msg"]
             lines.append(_line(stack_file, key, item.get("input"), reason))
         raise ConfigError(lines) from None
-    _cross_checks(config)
+    failures = config.cross_checks()
+    if failures:
+        raise ConfigError([_line(stack_file, key, value, reason) for key, value, reason in failures])
     return config
-
-
-def _cross_checks(config: DixiConfig) -> None:
-    """Rules that span keys: the instance type must be priced in the chosen region."""
-    allowed = prices.aws_instance_types(config.region)
-    if config.gpu_instance_type not in allowed:
-        raise ConfigError(
-            [
-                _line(
-                    config.stack_file,
-                    "dixi:gpuInstanceType",
-                    config.gpu_instance_type,
-                    f"is not an instance type this stack can price or run in {config.region}; "
-                    f"{_suggest(config.gpu_instance_type, allowed)}",
-                )
-            ]
-        )
 
 
 def stack_file_name(stack: str) -> str:
     return f"Pulumi.{stack}.yaml"
+
+
+def project_defaults(project_file: Path) -> dict[str, Any]:
+    """The `config:` defaults of `Pulumi.yaml`, keyed `namespace:key` as Pulumi passes them."""
+    import yaml
+
+    document = yaml.safe_load(project_file.read_text()) or {}
+    name = str(document.get("name", NAMESPACE))
+    defaults: dict[str, Any] = {}
+    for key, declaration in (document.get("config") or {}).items():
+        full = key if ":" in key else f"{name}:{key}"
+        if isinstance(declaration, dict) and "default" in declaration:
+            defaults[full] = as_config_string(declaration["default"])
+        elif not isinstance(declaration, dict):
+            defaults[full] = as_config_string(declaration)
+    return defaults
+
+
+def as_config_string(value: Any) -> str:
+    """A config value as the string Pulumi hands a program (lists and objects as JSON)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
 
 
 def from_pulumi() -> DixiConfig:
@@ -267,4 +310,6 @@ def from_pulumi() -> DixiConfig:
     from pulumi.runtime import config as runtime_config
 
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return parse(raw, stack_file_name(pulumi.get_stack()))
+    project_file = Path(pulumi.get_root_directory() or ".") / "Pulumi.yaml"
+    defaults = project_defaults(project_file) if project_file.is_file() else {}
+    return parse(raw, stack_file_name(pulumi.get_stack()), defaults)

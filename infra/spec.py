@@ -61,6 +61,8 @@ class Service:
     resources: Resources
     replicas: int
     gpus: int = 0
+    # Takes a GPU only when the stack opts in (`dixi:visionGpu`); see `gpus()`.
+    gpu_opt_in: bool = False
     volumes: tuple[Volume, ...] = ()
     # Env var -> name of the service whose base URL it receives.
     links: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -139,7 +141,9 @@ VISION = Service(
     readiness=Probe("/health", initial_delay_seconds=10, period_seconds=5),
     resources=Resources("1Gi", "500m", "2Gi", "2000m"),
     replicas=1,
-    gpus=1,
+    # OpenCV on the CPU: ~375 frames/s on one core (docs/benchmarks.md). A GPU
+    # by default would make every scheduler reserve a whole one for nothing.
+    gpu_opt_in=True,
     volumes=(Volume("models", "/app/models", 10, "gesture models, synced from the models store"),),
     links=MappingProxyType({"BACKEND_URL": "backend"}),
     env=MappingProxyType({"MODELS_DIR": "/app/models"}),
@@ -168,6 +172,11 @@ OLLAMA = Service(
 SERVICES: Final[tuple[Service, ...]] = (FRONTEND, BACKEND, VISION, OLLAMA)
 BY_NAME: Final[Mapping[str, Service]] = MappingProxyType({s.name: s for s in SERVICES})
 PRIVATE_PORTS: Final[frozenset[int]] = frozenset(s.port for s in SERVICES if not s.is_public)
+
+
+def gpus(service: Service, opted_in: bool = False) -> int:
+    """GPUs `service` gets: its own need, or one when it can use a GPU and the stack opted in."""
+    return service.gpus or (1 if service.gpu_opt_in and opted_in else 0)
 
 
 def service_env(

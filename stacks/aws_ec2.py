@@ -9,13 +9,13 @@ from __future__ import annotations
 import pulumi
 
 from infra import spec
+from infra.aws.config import AwsEc2Config
 from infra.aws.ec2_docker import Ec2DockerDeployment, Ec2DockerDeploymentArgs
 from infra.aws.registry import image_source
 from infra.common.naming import tags
-from infra.config import DixiConfig
 
 
-def deploy(cfg: DixiConfig) -> None:
+def deploy(cfg: AwsEc2Config) -> None:
     stack = pulumi.get_stack()
     app = Ec2DockerDeployment(
         "dixi",
@@ -26,12 +26,14 @@ def deploy(cfg: DixiConfig) -> None:
             root_volume_gib=cfg.root_volume_gib,
             data_volume_gib=cfg.data_volume_gib,
             domain=cfg.domain,
+            route53_zone_id=cfg.route53_zone_id,
             ollama_model=cfg.ollama_model,
+            vision_gpu=cfg.vision_gpu,
             retain_data=cfg.retain_data,
             log_retention_days=cfg.log_retention_days,
             vpc_cidr=cfg.vpc_cidr,
             prebuilt_images=cfg.images,
-            tags=tags(stack, "aws-ec2"),
+            tags=tags(stack, cfg.stack_kind),
         ),
     )
     pulumi.export("url", app.url)
@@ -43,9 +45,6 @@ def deploy(cfg: DixiConfig) -> None:
     pulumi.export("dataKeptOnDestroy", cfg.retain_data)
     pulumi.export("logGroup", app.log_group)
     pulumi.export("repositories", app.repository_urls)
-    pulumi.export(
-        "imageSources",
-        {s.name: "{}: {}".format(*image_source(s, cfg.images)) for s in spec.SERVICES},
-    )
-    for key, value in app.extra_outputs.items():
-        pulumi.export(key, value)
+    pulumi.export("imageSources", {s.name: "{}: {}".format(*image_source(s, cfg.images)) for s in spec.SERVICES})
+    if cfg.domain:
+        pulumi.export("certificateValidationRecords", app.certificate_validation_records)

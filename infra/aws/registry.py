@@ -1,16 +1,24 @@
-"""`ImageRegistry`: an ECR repository per service, and the images `pulumi up` builds into them.
+"""`ImageRegistry`: an ECR repository for each service the stack builds, and the images `pulumi up` builds.
 
-For each service in the app spec: an ECR repository (scan on push, AES-256
-at rest, keeps the last ten images) and, unless the stack config supplies a
-prebuilt reference in `dixi:images`, a `docker-build:Image` that builds
-`app/<service>` for linux/amd64 and pushes it, with a registry build cache.
-`refs` gives each service's image reference (a digest reference when built
-here, so a rebuilt image always rolls out).
+For each service in the app spec without a prebuilt reference in
+`dixi:images`: an ECR repository (scan on push, AES-256 at rest, keeps the
+last ten images) and a `docker-build:Image` that builds `app/<service>` for
+linux/amd64 and pushes it, with a registry build cache. `refs` gives each
+service's image reference (a digest reference when built here, so a rebuilt
+image always rolls out). `pull_hosts` and `pull_repository_arns` are what a
+host must log in to and be allowed to pull: the stack's repositories and the
+ECR repositories of prebuilt references (public registries need neither).
+
+Destroy: repositories are deleted with their images (`force_delete`): images
+are build output, rebuilt from `app/`, not data. The image resources are
+`retainOnDelete`, so destroy makes no registry call with the credentials
+saved in state: ECR tokens last 12 hours, and docker-build's Image.Delete
+uses the stored ones (pulumi/pulumi-docker-build provider/internal/image.go;
+it ignores the failure and leaves the digest behind). The repositories'
+deletion removes the images instead.
 
 Left out: building on the user's machine without Docker. `pulumi up` needs a
-Docker daemon with buildx unless every image is prebuilt. Repositories are
-deleted with their images on destroy (`force_delete`): images are build
-output, rebuilt from `app/`, not data.
+Docker daemon with buildx unless every image is prebuilt.
 """
 
 from __future__ import annotations
@@ -23,9 +31,11 @@ from typing import Literal
 import pulumi
 import pulumi_aws.ecr as ecr
 import pulumi_docker_build as docker_build
-from pulumi import ResourceOptions
+from pulumi import Output, ResourceOptions
 
 from infra import spec
+from infra.aws import catalog
+from infra.config import registry_host
 
 KEEP_IMAGES = 10
 
@@ -43,16 +53,28 @@ def image_source(service: spec.Service, prebuilt: Mapping[str, str]) -> tuple[Li
     return "build", service.build_context
 
 
+def ecr_repository_arn(reference: str) -> str | None:
+    """The ARN of the ECR repository an image reference pulls from, or None for another registry."""
+    host, _, path = reference.partition("/")
+    match = catalog.ECR_REGISTRY.match(host)
+    if match is None:
+        return None
+    repository = path.split("@", 1)[0]
+    if ":" in repository.rsplit("/", 1)[-1]:
+        repository = repository.rsplit(":", 1)[0]
+    return f"arn:aws:ecr:{match['region']}:{match['account']}:repository/{repository}"
+
+
 class ImageRegistry(pulumi.ComponentResource):
-    refs: dict[str, pulumi.Output[str]]
-    repository_urls: dict[str, pulumi.Output[str]]
-    repository_arns: list[pulumi.Output[str]]
-    registry_host: pulumi.Output[str]
+    refs: dict[str, Output[str]]
+    repository_urls: dict[str, Output[str]]
+    pull_hosts: Output[list[str]]
+    pull_repository_arns: Output[list[str]]
 
     def __init__(self, name: str, args: ImageRegistryArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("dixi:aws:ImageRegistry", name, None, opts)
         child = ResourceOptions(parent=self)
-        self.refs, self.repository_urls, self.repository_arns = {}, {}, []
+        self.refs, self.repository_urls = {}, {}
         lifecycle = json.dumps(
             {
                 "rules": [
@@ -65,7 +87,17 @@ class ImageRegistry(pulumi.ComponentResource):
                 ]
             }
         )
+        hosts: list[Output[str] | str] = []
+        arns: list[Output[str] | str] = []
         for service in spec.SERVICES:
+            source, where = image_source(service, args.prebuilt)
+            if source == "prebuilt":
+                self.refs[service.name] = Output.from_input(where)
+                prebuilt_arn = ecr_repository_arn(where)
+                if prebuilt_arn:
+                    hosts.append(registry_host(where))
+                    arns.append(prebuilt_arn)
+                continue
             repo = ecr.Repository(
                 f"{name}-{service.name}",
                 image_scanning_configuration=ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
@@ -77,15 +109,9 @@ class ImageRegistry(pulumi.ComponentResource):
             )
             ecr.LifecyclePolicy(f"{name}-{service.name}", repository=repo.name, policy=lifecycle, opts=child)
             self.repository_urls[service.name] = repo.repository_url
-            self.repository_arns.append(repo.arn)
-
-            source, where = image_source(service, args.prebuilt)
-            if source == "prebuilt":
-                self.refs[service.name] = pulumi.Output.from_input(where)
-                continue
-            auth = ecr.get_authorization_token_output(
-                registry_id=repo.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
-            )
+            hosts.append(repo.repository_url.apply(lambda url: url.split("/", 1)[0]))
+            arns.append(repo.arn)
+            auth = ecr.get_authorization_token_output(registry_id=repo.registry_id, opts=pulumi.InvokeOutputOptions(parent=self))
             image = docker_build.Image(
                 f"{name}-{service.name}",
                 context=docker_build.BuildContextArgs(
@@ -101,29 +127,24 @@ class ImageRegistry(pulumi.ComponentResource):
                         address=repo.repository_url,
                         username=auth.user_name,
                         # Marked here too: a secret must not rely on the provider's schema alone.
-                        password=pulumi.Output.secret(auth.password),
+                        password=Output.secret(auth.password),
                     )
                 ],
-                cache_from=[
-                    docker_build.CacheFromArgs(
-                        registry=docker_build.CacheFromRegistryArgs(
-                            ref=repo.repository_url.apply(lambda url: f"{url}:buildcache")
-                        )
-                    )
-                ],
+                cache_from=[docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(ref=repo.repository_url.apply(lambda url: f"{url}:buildcache")))],
                 cache_to=[
                     docker_build.CacheToArgs(
                         registry=docker_build.CacheToRegistryArgs(
-                            ref=repo.repository_url.apply(lambda url: f"{url}:buildcache"),
-                            image_manifest=True,
-                            oci_media_types=True,
+                            ref=repo.repository_url.apply(lambda url: f"{url}:buildcache"), image_manifest=True, oci_media_types=True
                         )
                     )
                 ],
-                opts=child,
+                # See the module docstring: destroy must not need a 12-hour registry token.
+                opts=ResourceOptions(parent=self, retain_on_delete=True),
             )
             self.refs[service.name] = image.ref
 
-        first = self.repository_urls[spec.SERVICES[0].name]
-        self.registry_host = first.apply(lambda url: url.split("/", 1)[0])
-        self.register_outputs({"refs": self.refs, "repositoryUrls": self.repository_urls})
+        self.pull_hosts = Output.all(*hosts).apply(lambda v: sorted(set(v)))
+        self.pull_repository_arns = Output.all(*arns).apply(lambda v: sorted(set(v)))
+        self.register_outputs(
+            {"refs": self.refs, "repositoryUrls": self.repository_urls, "pullHosts": self.pull_hosts, "pullRepositoryArns": self.pull_repository_arns}
+        )

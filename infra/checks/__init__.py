@@ -2,22 +2,30 @@
 
 Each rule is a named function `(plan, root) -> list[Problem]`, registered with
 `@rule`. Under mocks no provider checks anything, so these rules validate the
-opaque blobs (user data, compose files) against their real upstream schemas,
-enforce the cloud rules the APIs enforce, and our security rules. A rule whose
-validator is not installed reports a warning that it was skipped, never a
-crash.
+opaque blobs (user data, compose files, policies) against their real upstream
+schemas, enforce the rules the cloud APIs enforce, and our security rules.
+
+Rules that must understand many clouds (is Ollama reachable from the
+internet? what user data does this VM boot with?) read the plan through
+adapters, registered per type token by each cloud's `checks.py`
+(`infra.checks.adapters`). A rule never says "clean" about something it could
+not read: a validator that is not installed is a warning that the check was
+skipped, and a VM, firewall or load balancer type that no adapter covers is an
+error of its own (`checks-cover-entry-points`).
 
 `policy/` (a CrossGuard pack, later) wraps these same rules.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from infra.plan.engine import RecordedPlan, RecordedResource, ResourceKey
+from infra import targets
+from infra.plan.model import RecordedPlan, RecordedResource, ResourceKey
 
 Severity = Literal["error", "warning"]
 
@@ -40,6 +48,8 @@ class Problem:
 
 RuleFn = Callable[[RecordedPlan, Path], list[Problem]]
 RULES: dict[str, RuleFn] = {}
+# The shared rule modules; each cloud's `checks.py` is found through `infra.targets`.
+_SHARED = ("adapters", "structure", "userdata", "images", "exposure", "replacement")
 
 
 def rule(name: str) -> Callable[[RuleFn], RuleFn]:
@@ -54,11 +64,16 @@ def problem(name: str, severity: Severity, resource: RecordedResource | None, me
     return Problem(name, severity, resource.key if resource else None, message)
 
 
-def run_checks(plan: RecordedPlan, root: Path) -> list[Problem]:
-    # Imported for their @rule registrations.
-    from infra.checks import aws, iam, images, userdata  # noqa: F401
+def load_rules() -> dict[str, RuleFn]:
+    """Import every rule and adapter module (their decorators register them) and return the rules."""
+    for name in _SHARED:
+        importlib.import_module(f"{__name__}.{name}")
+    targets.modules("checks")
+    return RULES
 
+
+def run_checks(plan: RecordedPlan, root: Path) -> list[Problem]:
     problems: list[Problem] = []
-    for fn in RULES.values():
+    for fn in load_rules().values():
         problems.extend(fn(plan, root))
     return problems

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra.checks import Problem, problem, rule
-from infra.plan.engine import RecordedPlan
+from infra.plan.model import RecordedPlan
 
 
 @rule("image-build-context")

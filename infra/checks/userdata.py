@@ -1,42 +1,72 @@
-"""Rules on VM user data: cloud-init's own schema, the Compose spec, and the EC2 size limit.
+"""Rules on VM user data, on every cloud (the cloud adapters say where each VM keeps it).
 
 - `cloud-init-schema`: the user data validates with Debian's `cloud-init schema`
   (the real validator; skipped with a warning where cloud-init is not installed).
 - `compose-spec`: every compose file the user data writes validates against the
   Compose spec that check-jsonschema ships (`vendor.compose-spec`).
-- `user-data-size`: EC2 rejects user data over 16 KiB.
+- `compose-log-options`: every `logging.options` key of every compose service is
+  one its Docker log driver accepts. Docker refuses to start a container with
+  an unknown one (`unknown log opt 'awslogs-stream-prefix' for awslogs log
+  driver`), which no schema catches: the Compose spec allows any string.
+- `boot-fails-loudly`: each boot script stops at the first failed command
+  (`set -e`), and nothing swallows the failure of the step that starts the app.
+- `user-data-size`: the user data fits the size its cloud accepts.
+- `secret-not-in-user-data`: no secret value of the plan appears in any user
+  data, and no user data is itself secret (a secret flowed into it).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 import yaml
 
 from infra.checks import Problem, problem, rule
+from infra.checks.adapters import UserData, all_user_data
 from infra.common import cloudinit
-from infra.plan.engine import RecordedPlan, RecordedResource, Secret
+from infra.plan.model import RecordedPlan, secret_values
 
-EC2_USER_DATA_LIMIT = 16 * 1024
-VM_TYPES = {"aws:ec2/instance:Instance": "userData"}
-
-
-def user_data_of(plan: RecordedPlan) -> Iterator[tuple[RecordedResource, str]]:
-    for resource in plan.resources:
-        key = VM_TYPES.get(resource.type)
-        value = resource.inputs.get(key) if key else None
-        if isinstance(value, Secret):
-            value = value.value
-        if isinstance(value, str):
-            yield resource, value
+# The `--log-opt` keys each Docker log driver accepts: its ValidateLogOpt in
+# moby/moby daemon/logger/<driver>/ (read at v28.5.2 and v29.7.2; the keys
+# below are accepted by both). `mode`, `max-buffer-size` and the `cache-*`
+# keys are taken out before any driver's own check (daemon/logger/factory.go,
+# ValidateLogOpts; loggerutils/cache/validate.go). v29 also accepts
+# `awslogs-create-stream`, which v28 refuses: left out, so a file valid here
+# starts on either.
+_EVERY_DRIVER: Final = frozenset({"mode", "max-buffer-size", "cache-disabled", "cache-max-file", "cache-max-size", "cache-compress"})
+_ATTRIBUTES: Final = frozenset({"tag", "labels", "labels-regex", "env", "env-regex"})
+LOG_DRIVER_OPTIONS: Final = MappingProxyType(
+    {
+        "awslogs": frozenset({
+            "awslogs-group", "awslogs-stream", "awslogs-create-group", "awslogs-region", "awslogs-endpoint",
+            "awslogs-datetime-format", "awslogs-multiline-pattern", "awslogs-credentials-endpoint",
+            "awslogs-force-flush-interval-seconds", "awslogs-max-buffered-events", "awslogs-format", "tag",
+        }),
+        "json-file": frozenset({"max-file", "max-size", "compress"}) | _ATTRIBUTES,
+        "local": frozenset({"max-file", "max-size", "compress"}),
+        "journald": _ATTRIBUTES,
+        "gcplogs": frozenset({"gcp-project", "gcp-log-cmd", "gcp-meta-zone", "gcp-meta-name", "gcp-meta-id", "labels", "labels-regex", "env", "env-regex"}),
+        "syslog": frozenset({"syslog-address", "syslog-facility", "syslog-tls-ca-cert", "syslog-tls-cert", "syslog-tls-key", "syslog-tls-skip-verify", "syslog-format"}) | _ATTRIBUTES,
+        "fluentd": frozenset({
+            "fluentd-address", "fluentd-async", "fluentd-async-reconnect-interval", "fluentd-buffer-limit", "fluentd-max-retries",
+            "fluentd-request-ack", "fluentd-retry-wait", "fluentd-sub-second-precision", "fluentd-write-timeout",
+        }) | _ATTRIBUTES,
+    }
+)
+# Options a driver cannot start without.
+LOG_DRIVER_REQUIRED: Final = MappingProxyType({"awslogs": frozenset({"awslogs-group"})})
+_STARTS_APP: Final = re.compile(r"\b(docker\s+compose\b.*\bup\b|docker\s+run\b|systemctl\s+(re)?start\b)")
+_SWALLOWED: Final = re.compile(r"\|\|\s*(true|:)\s*(;|$)")
+_ERREXIT: Final = re.compile(r"^\s*set\s+-[a-zA-Z]*e[a-zA-Z]*\b", re.M)
 
 
 def cloud_init_binary() -> str | None:
@@ -66,19 +96,19 @@ def validate_cloud_config(user_data: str) -> str | None:
 
 @rule("cloud-init-schema")
 def cloud_init_schema(plan: RecordedPlan, root: Path) -> list[Problem]:
-    found = list(user_data_of(plan))
+    found = [d for d in all_user_data(plan) if d.text.startswith("#cloud-config")]
     if not found:
         return []
     if cloud_init_binary() is None:
         return [
-            problem("cloud-init-schema", "warning", vm, "cloud-init is not installed here, so the user data was not validated (Debian/Ubuntu: apt-get install cloud-init)")
-            for vm, _ in found
+            problem("cloud-init-schema", "warning", d.resource, "cloud-init is not installed here, so the user data was not validated (Debian/Ubuntu: apt-get install cloud-init)")
+            for d in found
         ]
     problems = []
-    for vm, user_data in found:
-        complaint = validate_cloud_config(user_data)
+    for document in found:
+        complaint = validate_cloud_config(document.text)
         if complaint:
-            problems.append(problem("cloud-init-schema", "error", vm, f"user data fails cloud-init's schema: {complaint}"))
+            problems.append(problem("cloud-init-schema", "error", document.resource, f"user data fails cloud-init's schema: {complaint}"))
     return problems
 
 
@@ -98,27 +128,114 @@ def compose_errors(document: Any) -> list[str]:
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
 
 
+def _compose_files(document: UserData) -> dict[str, str]:
+    return {
+        path: content
+        for path, content in cloudinit.files_in(document.text).items()
+        if path.endswith(("docker-compose.yml", "docker-compose.yaml", "compose.yaml", "compose.yml"))
+    }
+
+
 @rule("compose-spec")
 def compose_spec(plan: RecordedPlan, root: Path) -> list[Problem]:
     problems = []
-    for vm, user_data in user_data_of(plan):
-        for path, content in cloudinit.files_in(user_data).items():
-            if not path.endswith(("docker-compose.yml", "compose.yaml", "compose.yml")):
-                continue
+    for document in all_user_data(plan):
+        for path, content in _compose_files(document).items():
             try:
-                document = yaml.safe_load(content)
+                compose = yaml.safe_load(content)
             except yaml.YAMLError as error:
-                problems.append(problem("compose-spec", "error", vm, f"{path} is not YAML: {error}"))
+                problems.append(problem("compose-spec", "error", document.resource, f"{path} is not YAML: {error}"))
                 continue
-            for message in compose_errors(document)[:5]:
-                problems.append(problem("compose-spec", "error", vm, f"{path} breaks the Compose spec at {message}"))
+            for message in compose_errors(compose)[:5]:
+                problems.append(problem("compose-spec", "error", document.resource, f"{path} breaks the Compose spec at {message}"))
+    return problems
+
+
+def log_option_errors(compose: Any) -> list[tuple[str, str]]:
+    """(severity, message) for each compose service whose log options its driver would refuse."""
+    found: list[tuple[str, str]] = []
+    services = (compose or {}).get("services") or {}
+    for name, service in sorted(services.items()):
+        logging = (service or {}).get("logging") or {}
+        driver = str(logging.get("driver") or "json-file")
+        options = set((logging.get("options") or {}).keys())
+        if driver == "none":
+            continue
+        accepted = LOG_DRIVER_OPTIONS.get(driver)
+        if accepted is None:
+            found.append(("warning", f"service {name!r} logs with the {driver!r} driver, whose options this check does not know; they were not checked"))
+            continue
+        for key in sorted(options - accepted - _EVERY_DRIVER):
+            found.append(("error", f"service {name!r}: Docker's {driver} log driver refuses the option {key!r} (\"unknown log opt\"), so the container never starts; it accepts {', '.join(sorted(accepted))}"))
+        for key in sorted(LOG_DRIVER_REQUIRED.get(driver, frozenset()) - options):
+            found.append(("error", f"service {name!r}: Docker's {driver} log driver needs the option {key!r}"))
+    return found
+
+
+@rule("compose-log-options")
+def compose_log_options(plan: RecordedPlan, root: Path) -> list[Problem]:
+    problems = []
+    for document in all_user_data(plan):
+        for path, content in _compose_files(document).items():
+            try:
+                compose = yaml.safe_load(content)
+            except yaml.YAMLError:
+                continue  # compose-spec reports it
+            for severity, message in log_option_errors(compose):
+                problems.append(problem("compose-log-options", "error" if severity == "error" else "warning", document.resource, f"{path}: {message}"))
+    return problems
+
+
+def script_failures(script: str) -> list[str]:
+    """Why a boot script could fail without anyone seeing it; empty when it fails loudly."""
+    found = []
+    if not _ERREXIT.search(script):
+        found.append("does not stop at the first failed command (add `set -euo pipefail`)")
+    for number, line in enumerate(script.splitlines(), 1):
+        code = line.split("#", 1)[0] if not line.lstrip().startswith("#!") else ""
+        if _SWALLOWED.search(code):
+            found.append(f"line {number} swallows a failure: {line.strip()!r}")
+        elif _STARTS_APP.search(code) and "||" in code:
+            found.append(f"line {number} starts the app but carries on when that fails: {line.strip()!r}")
+    return found
+
+
+@rule("boot-fails-loudly")
+def boot_fails_loudly(plan: RecordedPlan, root: Path) -> list[Problem]:
+    problems = []
+    for document in all_user_data(plan):
+        scripts = {path: content for path, content in cloudinit.files_in(document.text).items() if content.startswith("#!")}
+        if not document.text.startswith("#cloud-config"):
+            scripts = {"user data": document.text} if document.text.startswith("#!") else {}
+        for path, content in scripts.items():
+            for reason in script_failures(content):
+                problems.append(problem("boot-fails-loudly", "error", document.resource, f"boot script {path} {reason}; a failed boot must be visible, not a healthy-looking host"))
     return problems
 
 
 @rule("user-data-size")
 def user_data_size(plan: RecordedPlan, root: Path) -> list[Problem]:
     return [
-        problem("user-data-size", "error", vm, f"user data is {len(data.encode())} bytes; EC2 accepts at most {EC2_USER_DATA_LIMIT}")
-        for vm, data in user_data_of(plan)
-        if vm.type == "aws:ec2/instance:Instance" and len(data.encode()) > EC2_USER_DATA_LIMIT
+        problem("user-data-size", "error", d.resource, f"user data is {len(d.text.encode())} bytes; {d.limit_source} accepts at most {d.limit_bytes}")
+        for d in all_user_data(plan)
+        if len(d.text.encode()) > d.limit_bytes
     ]
+
+
+@rule("secret-not-in-user-data")
+def secret_not_in_user_data(plan: RecordedPlan, root: Path) -> list[Problem]:
+    secrets = {
+        value
+        for r in plan.resources
+        for source in (r.inputs, r.state)
+        for value in secret_values(source)
+        if isinstance(value, str) and len(value) >= 8
+    }
+    problems = []
+    for document in all_user_data(plan):
+        if document.marked_secret:
+            problems.append(problem("secret-not-in-user-data", "error", document.resource, "user data is marked secret: a secret value flowed into it, where anyone who can describe the VM reads it"))
+        leaked = [s for s in secrets if s in document.text]
+        if leaked:
+            problems.append(problem("secret-not-in-user-data", "error", document.resource, f"user data holds {len(leaked)} secret value(s) in plain text; fetch secrets at boot from the cloud's secret store"))
+    return problems

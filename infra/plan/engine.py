@@ -1,28 +1,34 @@
 """The offline engine: run the real Pulumi program in-process under mocks and record it.
 
-`record(stack, config, program)` configures Pulumi's runtime with `PlanMocks`
-(which fill computed fields by type token and answer invokes) and a
-`RecordingMonitor` (a `MockMonitor` that keeps every `RegisterResource`
-request: type, name, parent, dependencies, protect, retainOnDelete and the
-inputs as the engine receives them), runs the program the way the language
-host does (`run_in_stack`), and returns a `RecordedPlan`.
+`record(...)` configures Pulumi's runtime with `PlanMocks` (which answer by
+type token and invoke token from each cloud's `mocks.py`, found through
+`infra.targets`) and a `RecordingMonitor` (a `MockMonitor` that keeps every
+`RegisterResource` request: type, name, parent, dependencies, the resource
+options, and the inputs as the engine receives them), runs the program the way
+the language host does (`run_in_stack`), and returns a `RecordedPlan`.
+
+Given the plan of an earlier run (`prior`), the monitor applies
+`ignoreChanges` the way the Pulumi engine does: an ignored top-level input
+keeps its earlier value, and so does the output the mocks echo from it. That
+is how a test shows what a second `pulumi up` with different lookup answers
+would really change.
 
 Each call runs in a fresh `contextvars.Context`: Pulumi keeps its settings, its
 config and its one root stack in context variables, so this is what gives
 every stack a clean engine state inside one process.
 
 What it does not do: talk to a provider, a cloud or the Pulumi CLI. Inputs a
-provider would compute are the mocks' deterministic stand-ins.
+provider would compute are the mocks' deterministic stand-ins. Only the CLI
+and the tests import this module; checks and cost read `infra.plan.model`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
@@ -31,76 +37,11 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import ROOT, configure
 from pulumi.runtime.stack import run_in_stack
 
-ACCOUNT_ID = "123456789012"
-SECRET_PLACEHOLDER = "[secret]"
-
-
-class Secret:
-    """An input the program marked secret; its value is kept for checks, never printed."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return SECRET_PLACEHOLDER
-
-
-@dataclass(frozen=True)
-class ResourceKey:
-    type: str
-    name: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"type": self.type, "name": self.name}
-
-
-@dataclass
-class RecordedResource:
-    type: str
-    name: str
-    custom: bool
-    parent: ResourceKey | None
-    inputs: dict[str, Any]
-    dependencies: list[ResourceKey]
-    protect: bool
-    retain_on_delete: bool
-    id: str = ""
-    state: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def key(self) -> ResourceKey:
-        return ResourceKey(self.type, self.name)
-
-
-@dataclass
-class RecordedPlan:
-    project: str
-    stack: str
-    config: Any
-    resources: list[RecordedResource]
-    outputs: dict[str, Any]
-    invokes: list[tuple[str, dict[str, Any]]]
-    warnings: list[str]
-
-    def of_type(self, type_: str) -> list[RecordedResource]:
-        return [r for r in self.resources if r.type == type_]
-
-    def one(self, type_: str, name: str) -> RecordedResource:
-        for resource in self.resources:
-            if resource.type == type_ and resource.name == name:
-                return resource
-        raise KeyError(f"no {type_} named {name!r} in the plan of {self.stack}")
-
-    def by_id(self, id_: str) -> RecordedResource | None:
-        for resource in self.resources:
-            if resource.custom and resource.id == id_:
-                return resource
-        return None
-
-    def children_of(self, parent: ResourceKey) -> list[RecordedResource]:
-        return [r for r in self.resources if r.parent == parent]
+from infra import targets
+from infra.common.mocks import PROVIDER_MOCKS
+from infra.config import DixiConfig
+from infra.plan.mocking import InvokeAnswer, MockAnswers, MockContext
+from infra.plan.model import RecordedPlan, RecordedResource, ResourceKey, Secret
 
 
 def _plain(value: Any) -> Any:
@@ -119,154 +60,113 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _fake_digest(*parts: str) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()
+def answers_by_provider() -> dict[str, MockAnswers]:
+    """Every provider package's answers: the shared ones, then each cloud's `MOCKS`."""
+    answers = dict(PROVIDER_MOCKS)
+    for cloud in targets.CLOUDS.values():
+        module = cloud.module("mocks")
+        if module is not None:
+            for provider in cloud.providers:
+                answers[provider] = module.MOCKS
+    return answers
 
 
 class PlanMocks(pulumi_mocks.Mocks):
-    """Deterministic stand-ins for what providers compute, keyed by type token."""
+    """Deterministic stand-ins for what providers compute, looked up by token."""
 
-    def __init__(self, region: str) -> None:
-        self.region = region
+    def __init__(self, config: DixiConfig | None, overrides: Mapping[str, InvokeAnswer] | None = None) -> None:
+        self.context = MockContext(config)
+        self.answers = answers_by_provider()
+        self.overrides = dict(overrides or {})
         self.invokes: list[tuple[str, dict[str, Any]]] = []
-
-    def _arn(self, service: str, resource: str) -> str:
-        return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
+        self.unanswered: list[str] = []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        typ, name = args.typ, args.name
         state: dict[str, Any] = dict(args.inputs)
-        rid = f"{name}-id"
-        module = typ.split(":")[1].split("/")[0] if typ.count(":") >= 2 else ""
-        if typ.startswith("aws:"):
-            state.setdefault("arn", self._arn(module, f"{typ.rsplit(':', 1)[-1].lower()}/{name}"))
-        if typ == "aws:ecr/repository:Repository":
-            repo = state.get("name") or name
-            state.update(
-                repositoryUrl=f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com/{repo}",
-                registryId=ACCOUNT_ID,
-                arn=self._arn("ecr", f"repository/{repo}"),
-            )
-        elif typ == "aws:s3/bucket:Bucket":
-            bucket = state.get("bucket") or f"{name}-{_fake_digest(name)[:7]}"
-            state.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", id=bucket)
-            rid = bucket
-        elif typ == "aws:cloudwatch/logGroup:LogGroup":
-            group = state.get("name") or name
-            state.update(name=group, arn=self._arn("logs", f"log-group:{group}"))
-        elif typ in ("aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile"):
-            kind = "role" if typ.endswith("Role") else "instance-profile"
-            state.setdefault("name", name)
-            state["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:{kind}/{state['name']}"
-        elif typ == "aws:ssm/parameter:Parameter":
-            param = state.get("name") or name
-            state.update(name=param, arn=self._arn("ssm", f"parameter{param}"))
-        elif typ == "aws:lb/loadBalancer:LoadBalancer":
-            state.update(
-                dnsName=f"{name}-1234567890.{self.region}.elb.amazonaws.com",
-                zoneId="Z35SXDOTRQ7X7K",
-                arnSuffix=f"app/{name}/0123456789abcdef",
-            )
-        elif typ == "aws:ebs/volume:Volume":
-            rid = "vol-" + _fake_digest(name)[:17]
-            state["arn"] = self._arn("ec2", f"volume/{rid}")
-        elif typ == "aws:ec2/instance:Instance":
-            rid = "i-" + _fake_digest(name)[:17]
-            state.update(privateIp="10.20.0.10", publicIp="203.0.113.10", arn=self._arn("ec2", f"instance/{rid}"))
-        elif typ == "aws:acm/certificate:Certificate":
-            domain = state.get("domainName", "example.com")
-            state["domainValidationOptions"] = [
-                {
-                    "domainName": domain,
-                    "resourceRecordName": f"_{_fake_digest(domain)[:32]}.{domain}.",
-                    "resourceRecordType": "CNAME",
-                    "resourceRecordValue": f"_{_fake_digest('v', domain)[:32]}.acm-validations.aws.",
-                }
-            ]
-        elif typ == "random:index/randomPassword:RandomPassword":
-            state["result"] = "mock-" + _fake_digest("password", name)[:24]
-        elif typ == "docker-build:index:Image":
-            tags = state.get("tags") or [name]
-            repo = str(tags[0]).rsplit(":", 1)[0]
-            digest = "sha256:" + _fake_digest("image", name)
-            state.update(digest=digest, ref=f"{repo}@{digest}")
-        return rid, state
+        rid: str | None = None
+        provider = self.answers.get(args.typ.split(":", 1)[0])
+        if provider is not None:
+            if provider.every_resource is not None:
+                rid = provider.every_resource(self.context, args.typ, args.name, state)
+            answer = provider.resources.get(args.typ)
+            if answer is not None:
+                rid = answer(self.context, args.typ, args.name, state) or rid
+        return rid or f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
-        self.invokes.append((args.token, dict(args.args)))
-        token = args.token
-        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{z}" for z in "abc"]
-            return {"names": names, "zoneIds": [f"use1-az{i}" for i in (1, 2, 4)], "id": self.region}
-        if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
-            # Like us-east-1, where not every zone offers every GPU type: only b and c here.
-            kinds = [v for f in args.args.get("filters") or [] for v in f.get("values", [])]
-            offered = [f"{self.region}{z}" for z in "bc"]
-            return {
-                "locations": offered * len(kinds),
-                "locationTypes": ["availability-zone"] * len(offered) * len(kinds),
-                "instanceTypes": [k for k in kinds for _ in offered],
-                "id": self.region,
-            }
-        if token == "aws:ssm/getParameter:getParameter":
-            name = str(args.args.get("name", ""))
-            value = "ami-" + _fake_digest(name)[:17] if "/ami" in name else "mock-value"
-            return {"name": name, "value": value, "type": "String", "id": name, "arn": self._arn("ssm", f"parameter{name}")}
-        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return {
-                "userName": "AWS",
-                "password": "mock-ecr-password",
-                "authorizationToken": "bW9jaw==",
-                "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com",
-                "expiresAt": "2099-01-01T00:00:00Z",
-                "id": self.region,
-            }
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/plan", "userId": "PLAN", "id": ACCOUNT_ID}
-        if token in ("aws:index/getRegion:getRegion",):
-            return {"name": self.region, "region": self.region, "id": self.region}
-        if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        return {}
+        arguments = dict(args.args)
+        self.invokes.append((args.token, arguments))
+        answer = self.overrides.get(args.token)
+        if answer is None:
+            provider = self.answers.get(args.token.split(":", 1)[0])
+            answer = provider.invokes.get(args.token) if provider is not None else None
+        if answer is None:
+            self.unanswered.append(args.token)
+            return {}
+        return answer(self.context, arguments)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A MockMonitor that keeps every registration request and the stack's outputs."""
 
-    def __init__(self, mocks: PlanMocks) -> None:
+    def __init__(self, mocks: PlanMocks, prior: RecordedPlan | None = None) -> None:
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
         self._by_urn: dict[str, ResourceKey] = {}
-        self._by_key: dict[ResourceKey, RecordedResource] = {}
+        self._prior = {r.key: r for r in prior.resources} if prior is not None else {}
         self.stack_urn = ""
         self.stack_outputs: dict[str, Any] = {}
 
     def _key(self, urn: str) -> ResourceKey | None:
         return self._by_urn.get(urn) if urn else None
 
+    def _keys(self, urns: Any) -> list[ResourceKey]:
+        return sorted({k for k in (self._key(u) for u in urns) if k is not None})
+
+    def _keep_ignored(self, request: Any) -> None:
+        """What the engine does with `ignoreChanges`: ignored inputs keep the earlier run's value."""
+        before = self._prior.get(ResourceKey(request.type, request.name))
+        if before is None:
+            return
+        for path in request.ignoreChanges:
+            if path in before.inputs and not isinstance(before.inputs[path], Secret):
+                request.object.update({path: before.inputs[path]})
+
     def RegisterResource(self, request: Any) -> Any:
+        if request.ignoreChanges:
+            self._keep_ignored(request)
         response = super().RegisterResource(request)
         key = ResourceKey(request.type, request.name)
         self._by_urn[response.urn] = key
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
         inputs = _plain(rpc.deserialize_properties(request.object)) if request.object else {}
+        dependencies = self._keys(request.dependencies)
+        from_inputs = {k for deps in request.propertyDependencies.values() for k in self._keys(deps.urns)}
         resource = RecordedResource(
             type=request.type,
             name=request.name,
             custom=bool(request.custom),
             parent=self._key(request.parent),
             inputs=inputs,
-            dependencies=[k for k in (self._key(u) for u in request.dependencies) if k is not None],
+            dependencies=dependencies,
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            replace_on_changes=list(request.replaceOnChanges),
+            ignore_changes=list(request.ignoreChanges),
+            depends_on=[k for k in dependencies if k not in from_inputs],
+            hooks={
+                when: list(getattr(request.hooks, when))
+                for when in ("before_create", "after_create", "before_update", "after_update", "before_delete", "after_delete")
+                if getattr(request.hooks, when)
+            },
             id=response.id,
         )
         registration = self.resources.get(response.urn)
         if registration is not None:
             resource.state = _plain(registration.state)
         self.recorded.append(resource)
-        self._by_key[key] = resource
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
@@ -289,18 +189,27 @@ class _Warnings(logging.Handler):
 def record(
     project: str,
     stack: str,
-    config: Mapping[str, str],
+    config: DixiConfig | None,
+    raw_config: Mapping[str, str],
     secret_keys: list[str],
-    region: str,
     program: Callable[[], None],
+    root_directory: Path,
+    *,
+    prior: RecordedPlan | None = None,
+    invoke_overrides: Mapping[str, InvokeAnswer] | None = None,
     monitor: RecordingMonitor | None = None,
-) -> tuple[RecordedPlan, PlanMocks]:
+) -> RecordedPlan:
     """Run `program` as stack `stack` of `project` under mocks; return what it registered.
 
+    `raw_config` is what the program reads through `pulumi.Config`; `config`
+    is the same, validated, for the mocks (None when it did not validate: the
+    program then stops before its first resource). `invoke_overrides` replaces the
+    mocks' answer to an invoke (tests use it to change what a lookup says).
     Pass `monitor` to inspect what was registered even when the program raises.
     """
-    mocks = monitor.mocks if monitor is not None and isinstance(monitor.mocks, PlanMocks) else PlanMocks(region)
-    monitor = monitor if monitor is not None else RecordingMonitor(mocks)
+    monitor = monitor if monitor is not None else RecordingMonitor(PlanMocks(config, invoke_overrides), prior)
+    mocks = monitor.mocks
+    assert isinstance(mocks, PlanMocks)
     warnings = _Warnings()
     logger = logging.getLogger(f"dixi.plan.{stack}")
     logger.propagate = False
@@ -316,10 +225,11 @@ def record(
             stack=stack,
             dry_run=False,
             organization="organization",
+            root_directory=str(root_directory),
             callbacks=None,
         )
         configure(settings)
-        set_all_config(dict(config), secret_keys)
+        set_all_config(dict(raw_config), secret_keys)
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
@@ -331,13 +241,13 @@ def record(
             asyncio.set_event_loop(None)
 
     contextvars.Context().run(run)
-    plan = RecordedPlan(
+    return RecordedPlan(
         project=project,
         stack=stack,
-        config=None,
+        config=config,
         resources=monitor.recorded,
         outputs=monitor.stack_outputs,
         invokes=mocks.invokes,
+        unanswered_invokes=sorted(set(mocks.unanswered)),
         warnings=warnings.messages,
     )
-    return plan, mocks

@@ -1,9 +1,11 @@
-"""Present a plan: the `dixi plan --json` contract object, or a readable rich tree.
+"""Present a plan: the `dixi plan --json` contract object, a readable rich tree, and the cross-stack table.
 
-The JSON shape is a contract other tools rely on (see shared/design.md):
-project, stack, resources (type, name, custom, parent, inputs, dependencies,
-protect, retainOnDelete), outputs, problems, cost. Resources are keyed by
-(type, name), never by URN. Secret values print as "[secret]".
+The JSON shape is a contract other tools rely on (see shared/design.md and
+`plan.schema.json`): project, stack, summary, resources (type, name, custom,
+parent, inputs, dependencies, dependsOn, protect, retainOnDelete,
+deleteBeforeReplace, replaceOnChanges, ignoreChanges), outputs, problems,
+cost. Resources are keyed by (type, name), never by URN. Secret values print
+as "[secret]".
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from infra.plan.engine import SECRET_PLACEHOLDER, RecordedResource, Secret
+from infra import targets
+from infra.plan.model import SECRET_PLACEHOLDER, RecordedResource, Secret
 from infra.plan.run import Plan
 
 
@@ -36,8 +39,30 @@ def _resource_json(r: RecordedResource) -> dict[str, Any]:
         "parent": r.parent.as_json() if r.parent else None,
         "inputs": _public(r.inputs),
         "dependencies": [d.as_json() for d in r.dependencies],
+        "dependsOn": [d.as_json() for d in r.depends_on],
         "protect": r.protect,
         "retainOnDelete": r.retain_on_delete,
+        "deleteBeforeReplace": r.delete_before_replace,
+        "replaceOnChanges": list(r.replace_on_changes),
+        "ignoreChanges": list(r.ignore_changes),
+    }
+
+
+def summary(plan: Plan) -> dict[str, Any]:
+    """The row of the cross-stack comparison: where it runs, how big, how healthy, what it costs."""
+    recorded = plan.recorded
+    kind = str(getattr(recorded.config, "stack_kind", ""))
+    entry = targets.KINDS.get(kind)
+    return {
+        "kind": kind,
+        "cloud": targets.CLOUDS[entry.cloud].label if entry else "",
+        "location": str(getattr(recorded.config, "location", "")),
+        "resources": sum(1 for r in recorded.resources if r.custom),
+        "errors": plan.count("error"),
+        "warnings": plan.count("warning"),
+        "gpus": plan.cost.gpus,
+        "monthly": plan.cost.monthly,
+        "seed_monthly": plan.cost.seed_monthly,
     }
 
 
@@ -46,6 +71,7 @@ def to_json(plan: Plan) -> dict[str, Any]:
     return {
         "project": recorded.project,
         "stack": recorded.stack,
+        "summary": summary(plan),
         # Registration order varies run to run; sorted, two plans diff cleanly.
         "resources": [_resource_json(r) for r in sorted(recorded.resources, key=lambda r: (r.type, r.name))],
         "outputs": _public(recorded.outputs),
@@ -60,6 +86,8 @@ def _label(r: RecordedResource) -> str:
         flags.append("[green]kept on destroy[/]")
     if r.protect:
         flags.append("[green]protected[/]")
+    if r.delete_before_replace:
+        flags.append("[cyan]delete before replace[/]")
     kind = "[bold]" if not r.custom else ""
     end = "[/]" if kind else ""
     return f"{kind}{r.name}{end} [dim]{r.type}[/]" + (" " + " ".join(flags) if flags else "")
@@ -75,10 +103,9 @@ def render(plan: Plan, console: Console) -> None:
         for child in sorted(by_parent.get(resource.key, []), key=lambda c: (c.custom, c.type, c.name)):
             grow(node.add(_label(child)), child)
 
-    roots = by_parent.get(None, [])
     custom = sum(1 for r in recorded.resources if r.custom)
     tree = Tree(f"[bold]{recorded.project}/{recorded.stack}[/]: {custom} resources")
-    for root in roots:
+    for root in by_parent.get(None, []):
         grow(tree.add(_label(root)), root)
     console.print(tree)
 
@@ -112,3 +139,20 @@ def render(plan: Plan, console: Console) -> None:
     console.print(cost)
     if plan.cost.unpriced:
         console.print("[yellow]Not priced:[/] " + ", ".join(f"{k.type} {k.name}" for k in plan.cost.unpriced))
+
+
+def render_comparison(plans: list[Plan], console: Console) -> None:
+    """One row per stack: the question users of multi-cloud tools ask first is where it is cheapest."""
+    table = Table(title="Stacks compared (USD a month, 730 h)", title_justify="left")
+    for column, justify in (("stack", "left"), ("kind", "left"), ("cloud / region", "left"), ("resources", "right"),
+                            ("errors", "right"), ("warnings", "right"), ("GPUs", "right"), ("monthly", "right"), ("seed's figure", "right")):  # fmt: skip
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for plan in sorted(plans, key=lambda p: p.cost.monthly):
+        row = summary(plan)
+        seed = row["seed_monthly"]
+        table.add_row(
+            plan.recorded.stack, row["kind"], f"{row['cloud']} {row['location']}".strip(), str(row["resources"]),
+            f"[red]{row['errors']}[/]" if row["errors"] else "0", str(row["warnings"]), str(row["gpus"]),
+            f"{row['monthly']:,.2f}", f"~{seed:,.0f}" if seed is not None else "-",
+        )  # fmt: skip
+    console.print(table)

@@ -7,6 +7,7 @@ This is what `dixi plan` and the tests call. The program run is the real
 from __future__ import annotations
 
 import runpy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from infra import config as dixi_config
 from infra.checks import Problem, run_checks
 from infra.cost.estimate import CostReport, estimate
 from infra.plan import stackfiles
-from infra.plan.engine import RecordedPlan, record
+from infra.plan.engine import record
+from infra.plan.mocking import InvokeAnswer
+from infra.plan.model import RecordedPlan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,20 +32,34 @@ class Plan:
     def has_errors(self) -> bool:
         return any(p.severity == "error" for p in self.problems)
 
+    def count(self, severity: str) -> int:
+        return sum(1 for p in self.problems if p.severity == severity)
 
-def plan_stack(stack: str, root: Path = ROOT, overrides: dict[str, str] | None = None) -> Plan:
+
+def plan_stack(
+    stack: str,
+    root: Path = ROOT,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    prior: RecordedPlan | None = None,
+    invoke_overrides: Mapping[str, InvokeAnswer] | None = None,
+) -> Plan:
     """Plan `stack` from the stack files under `root`; `overrides` replaces config values (tests).
 
-    Raises `ConfigError` (nothing registered) when the config is bad.
+    `prior` is an earlier plan of the same stack, standing in for its state
+    (see `infra.plan.engine.record`); `invoke_overrides` changes what a lookup
+    answers. Raises `ConfigError` (nothing registered) when the config is bad.
     """
     files = stackfiles.load(root, stack)
     values = {**files.values, **(overrides or {})}
-    cfg = dixi_config.parse(values, files.stack_file)
+    cfg = dixi_config.parse(values, files.stack_file, files.defaults)
 
     def program() -> None:
         runpy.run_path(str(root / "__main__.py"), run_name="__main__")
 
-    recorded, _ = record(files.project, stack, values, files.secret_keys, cfg.region, program)
-    recorded.config = cfg
-    problems = run_checks(recorded, root)
-    return Plan(recorded, problems, estimate(recorded))
+    recorded = record(
+        files.project, stack, cfg, values, files.secret_keys, program, root,
+        prior=prior, invoke_overrides=invoke_overrides,
+    )  # fmt: skip
+    cost = estimate(recorded)
+    return Plan(recorded, run_checks(recorded, root), cost)

@@ -9,14 +9,13 @@ and is marked secret.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from infra.config import ConfigError
+from infra.config import ConfigError, as_config_string
 
 SECRET_PLACEHOLDER = "plan-placeholder-secret"
 
@@ -27,6 +26,7 @@ class StackConfig:
     stack: str
     stack_file: str
     values: dict[str, str]
+    defaults: dict[str, str]  # from Pulumi.yaml alone
     secret_keys: list[str]
 
 
@@ -40,14 +40,6 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ConfigError([f"{path.name}: must be a YAML mapping"])
     return loaded
-
-
-def _as_config_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value)
 
 
 def stack_names(root: Path) -> list[str]:
@@ -69,9 +61,10 @@ def load(root: Path, stack: str) -> StackConfig:
         full = key if ":" in key else f"{name}:{key}"
         if isinstance(declaration, dict):
             if "default" in declaration:
-                values[full] = _as_config_string(declaration["default"])
+                values[full] = as_config_string(declaration["default"])
         else:
-            values[full] = _as_config_string(declaration)
+            values[full] = as_config_string(declaration)
+    defaults = dict(values)
     secret_keys: list[str] = []
     for key, value in (_load_yaml(stack_file).get("config") or {}).items():
         full = key if ":" in key else f"{name}:{key}"
@@ -79,5 +72,5 @@ def load(root: Path, stack: str) -> StackConfig:
             values[full] = SECRET_PLACEHOLDER
             secret_keys.append(full)
         else:
-            values[full] = _as_config_string(value)
-    return StackConfig(name, stack, stack_file.name, values, secret_keys)
+            values[full] = as_config_string(value)
+    return StackConfig(name, stack, stack_file.name, values, defaults, secret_keys)

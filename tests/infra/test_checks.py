@@ -1,142 +1,232 @@
-"""Every rule in infra/checks, shown failing on a plan that breaks it (and passing on one that doesn't)."""
+"""Every rule in infra/checks, shown failing on a plan that breaks it, and passing on one that does not.
+
+`BAD` maps each registered rule to a plan that breaks it (hand-made from
+`infra.plan.model`, no Pulumi involved) and words its problem must contain. Its
+keys must equal the registered rules, so a rule without a failing case fails
+the suite. The same rules run clean on every committed stack
+(tests/infra/test_invariants.py).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from infra.checks import RULES, Problem, run_checks
+from infra.checks import RULES, load_rules
 from infra.checks import userdata as userdata_rules
 from infra.common import cloudinit, compose
-from infra.plan.engine import RecordedPlan, RecordedResource
+from infra.plan.model import RecordedPlan, RecordedResource, ResourceKey, Secret
 from infra.plan.run import ROOT
 
-needs_cloud_init = pytest.mark.skipif(shutil.which("cloud-init") is None, reason="Debian's cloud-init is not installed (.ci/run installs it)")
+SERVICES = ("frontend", "backend", "vision", "ollama")
+STACK = ResourceKey("pulumi:pulumi:Stack", "dixi-test")
+COMPONENT = ResourceKey("dixi:aws:Test", "dixi")
+SG_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+INSTANCE = "aws:ec2/instance:Instance"
 
 
-def _resource(type_: str, name: str, id_: str = "", **inputs: Any) -> RecordedResource:
-    return RecordedResource(type_, name, True, None, inputs, [], False, False, id=id_ or f"{name}-id")
+def _r(type_: str, resource_name: str, id_: str = "", parent: ResourceKey | None = COMPONENT, **inputs: Any) -> RecordedResource:
+    return RecordedResource(type_, resource_name, True, parent, inputs, id=id_ or f"{resource_name}-id", state=dict(inputs))
 
 
-def _plan(*resources: RecordedResource) -> RecordedPlan:
-    return RecordedPlan("dixi", "test", None, list(resources), {}, [], [])
+def _plan(*resources: RecordedResource, **fields: Any) -> RecordedPlan:
+    component = RecordedResource(COMPONENT.type, COMPONENT.name, False, STACK, {})
+    stack = RecordedResource(STACK.type, STACK.name, False, None, {})
+    return RecordedPlan("dixi", "test", None, [stack, component, *resources], **fields)
 
 
-def _run(rule: str, plan: RecordedPlan) -> list[Problem]:
-    run_checks(plan, ROOT)  # registers every rule
-    return RULES[rule](plan, ROOT)
+def _user_data(compose_document: dict[str, Any] | None = None, script: str | None = None) -> str:
+    document = compose_document or compose.render({s: f"registry.example/{s}:1" for s in SERVICES}, "llama3.2")
+    return cloudinit.render(compose.dump(document), script or cloudinit.boot_script([("/var/lib/dixi/x", 10001)], []))
 
 
-def _good_user_data() -> str:
-    images = {s: f"registry.example/{s}:1" for s in ("frontend", "backend", "vision", "ollama")}
-    return cloudinit.render(compose.dump(compose.render(images, "llama3.2")), cloudinit.boot_script([("/var/lib/dixi/x", 10001)], []))
+def _vm(user_data: str, name: str = "vm", **inputs: Any) -> RecordedResource:
+    return _r(INSTANCE, name, **{"userData": user_data, "metadataOptions": {"httpTokens": "required"}, "instanceType": "t3.micro", **inputs})
 
 
-def _vm(user_data: str, tokens: str | None = "required") -> RecordedResource:
-    return _resource("aws:ec2/instance:Instance", "vm", userData=user_data, metadataOptions={"httpTokens": tokens} if tokens else {})
+def _policy_doc(action: str, resource: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]})
 
 
-def test_every_rule_is_tested_here() -> None:
-    run_checks(_plan(), ROOT)
-    tested = {"cloud-init-schema", "compose-spec", "user-data-size", "private-ports-not-public", "alb-two-zones", "imdsv2-required", "image-build-context", "iam-policy"}
-    assert set(RULES) == tested, f"rules without a test here: {set(RULES) - tested}"
+def _vpc_with_lb(depends: bool) -> RecordedPlan:
+    igw = _r("aws:ec2/internetGateway:InternetGateway", "dixi-igw", vpcId="vpc-1")
+    a = _r("aws:ec2/subnet:Subnet", "dixi-a", vpcId="vpc-1", availabilityZone="us-east-1a")
+    b = _r("aws:ec2/subnet:Subnet", "dixi-b", vpcId="vpc-1", availabilityZone="us-east-1b")
+    lb = _r("aws:lb/loadBalancer:LoadBalancer", "dixi-lb", internal=False, subnets=[a.id, b.id])
+    lb.dependencies = [a.key, b.key] + ([igw.key] if depends else [])
+    return _plan(igw, a, b, lb)
 
 
-@needs_cloud_init
-def test_cloud_init_schema_rejects_user_data_cloud_init_would_refuse() -> None:
-    bad = "#cloud-config\nruncmd: 5\nwrite_files:\n  - path: /x\n    permissions: 644\n"
-    problems = _run("cloud-init-schema", _plan(_vm(bad)))
-    assert len(problems) == 1 and problems[0].severity == "error"
-    assert "runcmd" in problems[0].message and "permissions" in problems[0].message, problems[0].message
-    assert _run("cloud-init-schema", _plan(_vm(_good_user_data()))) == []
+def _host_with_role(depends: bool) -> RecordedPlan:
+    role = _r("aws:iam/role:Role", "dixi-role", name="dixi-role")
+    policy = _r("aws:iam/rolePolicy:RolePolicy", "dixi-role-policy", role=role.id, policy=_policy_doc("s3:GetObject", "arn:aws:s3:::b/*"))
+    profile = _r("aws:iam/instanceProfile:InstanceProfile", "dixi-profile", name="dixi-profile", role="dixi-role")
+    vm = _vm("", name="dixi-vm", iamInstanceProfile="dixi-profile")
+    vm.dependencies = [profile.key] + ([policy.key] if depends else [])
+    return _plan(role, policy, profile, vm)
+
+
+def _broken_compose() -> str:
+    document = yaml.safe_load(compose.dump(compose.render({s: "img" for s in SERVICES}, "m")))
+    document["services"]["backend"]["depends_on"]["vision"]["condition"] = "service_ready"
+    return _user_data(document)
+
+
+def _stream_prefix() -> str:
+    document = compose.render({s: "img" for s in SERVICES}, "m", {"driver": "awslogs", "options": {"awslogs-group": "/dixi/x", "awslogs-region": "us-east-1"}})
+    document["services"]["backend"]["logging"]["options"]["awslogs-stream-prefix"] = "backend"
+    return _user_data(document)
+
+
+def _swallowing_script() -> str:
+    return "#!/bin/bash\nset -euo pipefail\ndocker compose -f /opt/dixi/docker-compose.yml up -d || docker compose ps\n"
+
+
+def _replaced_gpu_host() -> RecordedPlan:
+    host = _vm("", name="dixi-gpu", userDataReplaceOnChange=True, instanceType="g4dn.xlarge")
+    return _plan(host)
+
+
+def _exposed_listener() -> RecordedPlan:
+    lb = _r("aws:lb/loadBalancer:LoadBalancer", "dixi-lb", internal=False, subnets=[])
+    lb.state["arn"] = "arn:lb"
+    group = _r("aws:lb/targetGroup:TargetGroup", "dixi-ollama", port=11434)
+    group.state["arn"] = "arn:tg"
+    listener = _r("aws:lb/listener:Listener", "dixi-http", loadBalancerArn="arn:lb", port=80, defaultActions=[{"type": "forward", "targetGroupArn": "arn:tg"}])
+    return _plan(lb, group, listener)
+
+
+def _secret_in_user_data() -> RecordedPlan:
+    password = _r("random:index/randomPassword:RandomPassword", "dixi-token")
+    password.state["result"] = Secret("s3cr3t-token-value")
+    return _plan(password, _vm(_user_data(script="#!/bin/bash\nset -e\necho s3cr3t-token-value\n")))
+
+
+# rule -> (a plan that breaks it, words its problem must contain)
+BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
+    "checks-cover-entry-points": lambda: (_plan(_r("gcp:compute/unknownThing:TargetSslProxyFirewall", "dixi-fw")), "no check adapter reads"),
+    "private-ports-not-public": lambda: (_plan(_r(SG_RULE, "dixi-r", ipProtocol="tcp", fromPort=11434, toPort=11434, cidrIpv4="0.0.0.0/0")), "port 11434 (ollama)"),
+    "parented-by-component": lambda: (_plan(_r("aws:ec2/securityGroup:SecurityGroup", "stray", parent=STACK)), "not under a dixi:* component"),
+    "mocks-answer-every-invoke": lambda: (_plan(unanswered_invokes=["aws:ec2/getAmi:getAmi"]), "no answer for the invoke aws:ec2/getAmi:getAmi"),
+    "everything-priced": lambda: (_plan(_r("aws:ec2/natGateway:NatGateway", "dixi-nat")), "has no price"),
+    "image-build-context": lambda: (_plan(_r("docker-build:index:Image", "dixi-img", context={"location": "app/nowhere"}, dockerfile={"location": "app/nowhere/Dockerfile"})), "'app/nowhere' does not exist"),
+    "cloud-init-schema": lambda: (_plan(_vm("#cloud-config\nruncmd: 5\nwrite_files:\n  - path: /x\n    permissions: 644\n")), "runcmd"),
+    "compose-spec": lambda: (_plan(_vm(_broken_compose())), "services/backend/depends_on"),
+    "compose-log-options": lambda: (_plan(_vm(_stream_prefix())), "refuses the option 'awslogs-stream-prefix'"),
+    "boot-fails-loudly": lambda: (_plan(_vm(_user_data(script=_swallowing_script()))), "starts the app but carries on when that fails"),
+    "user-data-size": lambda: (_plan(_vm("#cloud-config\n" + "#" * 17000)), "EC2 accepts at most 16384"),
+    "secret-not-in-user-data": lambda: (_secret_in_user_data(), "1 secret value(s) in plain text"),
+    "replacement-order": lambda: (_replaced_gpu_host(), "holds GPU quota"),
+    "alb-two-zones": lambda: (_plan(
+        _r("aws:ec2/subnet:Subnet", "dixi-a", id_="subnet-a", availabilityZone="us-east-1a"),
+        _r("aws:ec2/subnet:Subnet", "dixi-b", id_="subnet-b", availabilityZone="us-east-1a"),
+        _r("aws:lb/loadBalancer:LoadBalancer", "dixi-alb", loadBalancerType="application", subnets=["subnet-a", "subnet-b"]),
+    ), "1 availability zone"),
+    "imdsv2-required": lambda: (_plan(_r(INSTANCE, "dixi-vm", metadataOptions={"httpTokens": "optional"})), "httpTokens is 'optional'"),
+    "iam-policy": lambda: (_plan(_r("aws:iam/rolePolicy:RolePolicy", "dixi-p", policy=Secret(_policy_doc("s3:GetObjectt", "arn:aws:s3:::b/*")))), "Unknown action s3:GetObjectt"),
+    "secret-read-scoped": lambda: (_plan(_r("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "dixi-ssm", role="r", policyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")), "ssm:GetParameter, ssm:GetParameters on every resource"),
+    "lb-after-internet-gateway": lambda: (_vpc_with_lb(depends=False), "does not wait for the internet gateway"),
+    "compute-after-role-policies": lambda: (_host_with_role(depends=False), "does not wait for RolePolicy dixi-role-policy"),
+}  # fmt: skip
+
+# rule -> a plan like the bad one, fixed: the rule must say nothing.
+GOOD: dict[str, Callable[[], RecordedPlan]] = {
+    "private-ports-not-public": lambda: _plan(
+        _r(SG_RULE, "dixi-web", ipProtocol="tcp", fromPort=443, toPort=443, cidrIpv4="0.0.0.0/0"),
+        _r(SG_RULE, "dixi-lan", ipProtocol="tcp", fromPort=11434, toPort=11434, cidrIpv4="10.0.0.0/16"),
+    ),
+    "compose-spec": lambda: _plan(_vm(_user_data())),
+    "compose-log-options": lambda: _plan(_vm(_user_data())),
+    "boot-fails-loudly": lambda: _plan(_vm(_user_data())),
+    "user-data-size": lambda: _plan(_vm(_user_data())),
+    "lb-after-internet-gateway": lambda: _vpc_with_lb(depends=True),
+    "compute-after-role-policies": lambda: _host_with_role(depends=True),
+    "iam-policy": lambda: _plan(_r("aws:iam/rolePolicy:RolePolicy", "dixi-p", policy=_policy_doc("s3:GetObject", "arn:aws:s3:::b/*"))),
+    "secret-read-scoped": lambda: _plan(_r("aws:iam/rolePolicy:RolePolicy", "dixi-p", policy=_policy_doc("ssm:GetParameter", "arn:aws:ssm:us-east-1:1:parameter/x"))),
+}  # fmt: skip
+
+NEEDS_CLOUD_INIT = {"cloud-init-schema"}
+
+
+def test_every_registered_rule_has_a_plan_that_breaks_it() -> None:
+    assert set(BAD) == set(load_rules()), f"rules without a failing case: {set(load_rules()) - set(BAD)}; cases without a rule: {set(BAD) - set(load_rules())}"
+
+
+@pytest.mark.parametrize("rule", sorted(BAD))
+def test_the_rule_reports_the_plan_that_breaks_it(rule: str) -> None:
+    if rule in NEEDS_CLOUD_INIT and shutil.which("cloud-init") is None:
+        pytest.skip("Debian's cloud-init is not installed (.ci/run installs it)")
+    load_rules()
+    plan, words = BAD[rule]()
+    problems = RULES[rule](plan, ROOT)
+    assert problems, f"{rule} found nothing wrong with a plan that breaks it"
+    assert any(words in p.message for p in problems), f"{rule}: {words!r} not in {[p.message for p in problems]}"
+
+
+@pytest.mark.parametrize("rule", sorted(GOOD))
+def test_the_rule_accepts_the_fixed_plan(rule: str) -> None:
+    load_rules()
+    assert RULES[rule](GOOD[rule](), ROOT) == []
 
 
 def test_cloud_init_schema_warns_instead_of_crashing_where_cloud_init_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    load_rules()
     monkeypatch.setattr(userdata_rules, "cloud_init_binary", lambda: None)
-    problems = _run("cloud-init-schema", _plan(_vm(_good_user_data())))
+    problems = RULES["cloud-init-schema"](_plan(_vm(_user_data())), ROOT)
     assert [p.severity for p in problems] == ["warning"] and "not validated" in problems[0].message
 
 
-def test_compose_spec_rejects_a_compose_file_that_breaks_the_spec() -> None:
-    document = yaml.safe_load(compose.dump(compose.render({s: "img" for s in ("frontend", "backend", "vision", "ollama")}, "m")))
-    document["services"]["backend"]["depends_on"]["vision"]["condition"] = "service_ready"
-    document["services"]["frontend"]["ports"] = "80:80"
-    user_data = cloudinit.render(compose.dump(document), "#!/bin/sh\n")
-    messages = [p.message for p in _run("compose-spec", _plan(_vm(user_data)))]
-    assert any("services/backend/depends_on" in m and "service_ready" in m for m in messages), messages
-    assert any("services/frontend/ports" in m for m in messages), messages
-    assert _run("compose-spec", _plan(_vm(_good_user_data()))) == []
+def test_alb_two_zones_does_not_count_a_subnet_it_cannot_see_as_a_zone() -> None:
+    load_rules()
+    a = _r("aws:ec2/subnet:Subnet", "dixi-a", id_="subnet-a", availabilityZone="us-east-1a")
+    alb = _r("aws:lb/loadBalancer:LoadBalancer", "dixi-alb", loadBalancerType="application", subnets=["subnet-a", "subnet-elsewhere"])
+    problems = RULES["alb-two-zones"](_plan(a, alb), ROOT)
+    assert [p.severity for p in problems] == ["warning"] and "could not be judged" in problems[0].message and "subnet-elsewhere" in problems[0].message
 
 
-def test_user_data_size_rejects_more_than_16_kib() -> None:
-    problems = _run("user-data-size", _plan(_vm("#cloud-config\n" + "#" * 17000)))
-    assert len(problems) == 1 and "16384" in problems[0].message
-    assert _run("user-data-size", _plan(_vm(_good_user_data()))) == []
+def test_iam_policy_reads_an_attached_managed_policy_it_does_not_know_as_not_judged() -> None:
+    load_rules()
+    plan = _plan(_r("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "dixi-x", role="r", policyArn="arn:aws:iam::aws:policy/AdministratorAccess"))
+    problems = RULES["iam-policy"](plan, ROOT)
+    assert [p.severity for p in problems] == ["warning"] and "does not hold" in problems[0].message
 
 
-@pytest.mark.parametrize(
-    ("resource", "words"),
-    [
-        (_resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "r", ipProtocol="tcp", fromPort=11434, toPort=11434, cidrIpv4="0.0.0.0/0"), "port 11434 (ollama)"),
-        (_resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "r", ipProtocol="tcp", fromPort=4000, toPort=6000, cidrIpv6="::/0"), "port 5000 (vision)"),
-        (_resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "r", ipProtocol="-1", cidrIpv4="0.0.0.0/0"), "all ports"),
-        (_resource("aws:ec2/securityGroup:SecurityGroup", "sg", ingress=[{"protocol": "tcp", "fromPort": 5000, "toPort": 5000, "cidrBlocks": ["0.0.0.0/0"]}]), "port 5000 (vision)"),
-        (_resource("aws:ec2/securityGroupRule:SecurityGroupRule", "r", type="ingress", protocol="tcp", fromPort=0, toPort=65535, cidrBlocks=["0.0.0.0/0"]), "all ports"),
-    ],
-    ids=["ollama-v4", "vision-range-v6", "all-protocols", "inline-vision", "legacy-rule-all-ports"],
-)
-def test_private_ports_not_public_rejects_rules_that_open_vision_or_ollama(resource: RecordedResource, words: str) -> None:
-    problems = _run("private-ports-not-public", _plan(resource))
-    assert problems and problems[0].severity == "error" and words in problems[0].message, problems
+def test_user_data_of_a_launch_template_is_read_through_its_base64() -> None:
+    load_rules()
+    encoded = base64.b64encode(_user_data(script=_swallowing_script()).encode()).decode()
+    template = _r("aws:ec2/launchTemplate:LaunchTemplate", "dixi-lt", userData=encoded, metadataOptions={"httpTokens": "required"})
+    problems = RULES["boot-fails-loudly"](_plan(template), ROOT)
+    assert problems and "carries on" in problems[0].message
 
 
-def test_private_ports_not_public_allows_web_ports_and_private_sources() -> None:
-    plan = _plan(
-        _resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "web", ipProtocol="tcp", fromPort=443, toPort=443, cidrIpv4="0.0.0.0/0"),
-        _resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "lan", ipProtocol="tcp", fromPort=11434, toPort=11434, cidrIpv4="10.0.0.0/16"),
-    )
-    assert _run("private-ports-not-public", plan) == []
+def test_a_listener_forwarding_the_internet_to_ollama_is_an_exposure() -> None:
+    load_rules()
+    problems = RULES["private-ports-not-public"](_exposed_listener(), ROOT)
+    assert problems and "listener 80 -> target port 11434" in problems[0].message
 
 
-def test_alb_two_zones_rejects_an_alb_in_one_zone() -> None:
-    a = _resource("aws:ec2/subnet:Subnet", "a", availabilityZone="us-east-1a")
-    b = _resource("aws:ec2/subnet:Subnet", "b", availabilityZone="us-east-1a")
-    alb = _resource("aws:lb/loadBalancer:LoadBalancer", "alb", loadBalancerType="application", subnets=[a.id, b.id])
-    problems = _run("alb-two-zones", _plan(a, b, alb))
-    assert len(problems) == 1 and "1 availability zone" in problems[0].message
-    b.inputs["availabilityZone"] = "us-east-1b"
-    assert _run("alb-two-zones", _plan(a, b, alb)) == []
+def test_a_secret_wrapped_user_data_is_reported_even_without_a_match() -> None:
+    load_rules()
+    vm = _vm("", name="dixi-vm")
+    vm.inputs["userData"] = Secret(_user_data())
+    problems = RULES["secret-not-in-user-data"](_plan(vm), ROOT)
+    assert problems and "marked secret" in problems[0].message
 
 
-def test_imdsv2_required_rejects_optional_tokens() -> None:
-    problems = _run("imdsv2-required", _plan(_vm("", tokens="optional"), _vm("", tokens=None)))
-    assert [p.severity for p in problems] == ["error", "error"] and "'optional'" in problems[0].message
-    assert _run("imdsv2-required", _plan(_vm("", tokens="required"))) == []
+def test_the_compose_log_vocabulary_matches_what_the_local_file_uses() -> None:
+    local = yaml.safe_load((ROOT / compose.LOCAL_FILE).read_text())
+    assert userdata_rules.log_option_errors(local) == [], "the generated local compose file must start too"
 
 
-def test_image_build_context_warns_when_the_context_is_missing(tmp_path: Path) -> None:
-    image = _resource("docker-build:index:Image", "img", context={"location": "app/nowhere"}, dockerfile={"location": "app/nowhere/Dockerfile"})
-    problems = RULES["image-build-context"](_plan(image), tmp_path)
-    assert [p.severity for p in problems] == ["warning"] and "app/nowhere" in problems[0].message
-    (tmp_path / "app/nowhere").mkdir(parents=True)
-    (tmp_path / "app/nowhere/Dockerfile").write_text("FROM scratch\n")
-    assert RULES["image-build-context"](_plan(image), tmp_path) == []
-    image.inputs["context"]["named"] = {"common": {"location": "app/gone"}}
-    problems = RULES["image-build-context"](_plan(image), tmp_path)
-    assert len(problems) == 1 and "named context 'common'" in problems[0].message
-
-
-def test_iam_policy_rejects_unknown_actions_and_malformed_policies() -> None:
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObjectt", "Resource": "arn:aws:s3:::b/*"}]}
-    bad = _resource("aws:iam/rolePolicy:RolePolicy", "p", policy=json.dumps(policy))
-    broken = _resource("aws:iam/rolePolicy:RolePolicy", "q", policy="{not json")
-    problems = _run("iam-policy", _plan(bad, broken))
-    assert [p.resource.name for p in problems if p.resource] == ["p", "q"]
-    assert "Unknown action s3:GetObjectt" in problems[0].message and "not JSON" in problems[1].message
-    policy["Statement"][0]["Action"] = "s3:GetObject"
-    assert _run("iam-policy", _plan(_resource("aws:iam/rolePolicy:RolePolicy", "p", policy=json.dumps(policy)))) == []
+def test_the_rules_never_call_a_clean_plan_clean_without_an_adapter(tmp_path: Path) -> None:
+    load_rules()
+    unknown = _r("digitalocean:index/someNewBalancer:SomeNewLoadBalancer", "dixi-x")
+    problems = RULES["checks-cover-entry-points"](_plan(unknown), ROOT)
+    assert problems and problems[0].severity == "error"

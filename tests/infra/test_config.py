@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import runpy
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
 
 import pulumi
 import pytest
 import yaml
+from pydantic import Field
 
-from infra import cli
-from infra.config import ConfigError, declared_keys, parse
+from infra import cli, targets
+from infra import config as dixi_config
+from infra.config import ConfigError, DixiConfig, declared_keys, parse
 from infra.plan import stackfiles
 from infra.plan.engine import PlanMocks, RecordingMonitor, record
 from infra.plan.run import ROOT
@@ -20,23 +25,27 @@ STACK_FILE = "Pulumi.aws-ec2.yaml"
 
 # (key, bad value as written in the stack file, words the message must contain)
 BAD_CONFIGS = [
-    ("dixi:gpuInstanceType", "g4dn.xlarg", ["'g4dn.xlarg' is not an instance type this stack can price or run", "did you mean 'g4dn.xlarge'?"]),
-    ("dixi:gpuInstanceType", "p5.48xlarge", ["'p5.48xlarge' is not an instance type", "allowed:"]),
+    ("dixi:gpuInstanceType", "g4dn.xlarg", ["'g4dn.xlarg' is not a GPU instance type this stack can run and price", "did you mean 'g4dn.xlarge'?"]),
+    ("dixi:gpuInstanceType", "p5.48xlarge", ["'p5.48xlarge' is not a GPU instance type", "allowed:"]),
     ("dixi:gpuInstanceType", "huge!", ["is not an EC2 instance type"]),
-    ("aws:region", "us-east-9", ["'us-east-9' is not a region this stack can price or run", "did you mean"]),
-    ("dixi:target", "aws-ec3", ["'aws-ec3' is not a stack kind", "did you mean 'aws-ec2'?"]),
+    ("aws:region", "us-east-9", ["'us-east-9' is not a region this stack can run and price", "did you mean"]),
+    ("dixi:target", "aws-ec3", ["'aws-ec3' is not a stack kind this project deploys", "did you mean 'aws-ec2'?"]),
     ("dixi:retainData", "yes", ["'yes' is not a boolean; allowed: true, false"]),
-    ("dixi:rootVolumeGiB", 10, ["'10' is out of range; allowed: 60 to 2000"]),
+    ("dixi:visionGpu", "maybe", ["'maybe' is not a boolean"]),
+    ("dixi:rootVolumeGiB", 74, ["'74' is out of range; allowed: 75 to 16384 (the GPU image's root snapshot is 75 GiB"]),
     ("dixi:rootVolumeGiB", "big", ["'big' is not a whole number"]),
-    ("dixi:dataVolumeGiB", 5, ["'5' is out of range; allowed: 20 to 16000"]),
+    ("dixi:dataVolumeGiB", 5, ["'5' is out of range; allowed: 20 to 16384"]),
     ("dixi:logRetentionDays", 45, ["'45' is not a CloudWatch Logs retention period", "30"]),
     ("dixi:domain", "not a domain", ["'not a domain' is not a DNS name"]),
+    ("dixi:route53ZoneId", "zone-1", ["is not a Route 53 hosted zone id"]),
+    ("dixi:route53ZoneId", "Z0123456789ABCDEFGHIJ", ["is set but dixi:domain is empty"]),
     ("dixi:ollamaModel", "Llama 3!", ["is not an Ollama model name"]),
     ("dixi:images", ["backnd=ghcr.io/x/backend:1"], ["unknown service 'backnd'", "did you mean 'backend'?"]),
     ("dixi:images", ["backend=Not An Image"], ["is not an image reference"]),
     ("dixi:images", ["ghcr.io/x/backend:1"], ["is not service=reference"]),
     ("dixi:images", {"backend": "ghcr.io/x/backend:1"}, ["is not a list of service=reference entries"]),
     ("dixi:images", ["backend=ghcr.io/x/b:1", "backend=ghcr.io/x/b:2"], ["names 'backend' twice"]),
+    ("dixi:images", ["backend=registry.example.com/x/b:1"], ["pulls from registry.example.com, which the host cannot log in to", "ECR"]),
     ("dixi:vpcCidr", "8.8.8.0/24", ["must be a private IPv4 range"]),
     ("dixi:vpcCidr", "10.0.0.0/8", ["must be a private IPv4 range from /16 to /24"]),
     ("dixi:gpuInstanc", "g4dn.xlarge", ["is not a config key of this project", "did you mean 'dixi:gpuInstanceType'?"]),
@@ -74,12 +83,12 @@ def test_under_pulumi_a_bad_config_is_a_run_error_and_registers_no_resource(
 ) -> None:
     root = _project_with(tmp_path, key, value)
     files = stackfiles.load(root, "aws-ec2")
-    monitor = RecordingMonitor(PlanMocks("us-east-1"))
+    monitor = RecordingMonitor(PlanMocks(None))
     with pytest.raises(pulumi.RunError) as raised:
         record(
-            "dixi", "aws-ec2", files.values, [], "us-east-1",
+            "dixi", "aws-ec2", None, files.values, [],
             lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__"),
-            monitor=monitor,
+            root, monitor=monitor,
         )
     assert str(raised.value).startswith(f"{STACK_FILE}: {key}: "), str(raised.value)
     registered = [r.type for r in monitor.recorded if r.type != "pulumi:pulumi:Stack"]
@@ -140,9 +149,60 @@ def test_a_secure_value_becomes_a_secret_placeholder(tmp_path: Path) -> None:
     assert files.secret_keys == ["aws:secretKey"]
 
 
-def test_the_default_stack_config_parses() -> None:
+def test_the_default_stack_config_parses_into_its_kinds_model() -> None:
+    from infra.aws.config import AwsEc2Config
+
     files = stackfiles.load(ROOT, "aws-ec2")
-    cfg = parse(files.values, files.stack_file)
-    assert (cfg.gpu_instance_type, cfg.retain_data, cfg.domain) == ("g4dn.xlarge", True, None)
+    cfg = parse(files.values, files.stack_file, files.defaults)
+    assert isinstance(cfg, AwsEc2Config)
+    assert (cfg.gpu_instance_type, cfg.retain_data, cfg.domain, cfg.vision_gpu) == ("g4dn.xlarge", True, None, False)
     with pytest.raises(ConfigError):
         parse({**files.values, "dixi:retainData": "nope"}, files.stack_file)
+
+
+class _TinyConfig(DixiConfig):
+    """A second stack kind, for the tests: it reads only the common keys."""
+
+    stack_kind: Literal["tiny"] = Field(alias="dixi:target")
+
+
+class _TinyKind(targets.Kind):
+    def config_model(self) -> type[DixiConfig]:
+        return _TinyConfig
+
+
+@pytest.fixture
+def two_kinds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    kinds = MappingProxyType({**targets.KINDS, "tiny": _TinyKind("tiny", "aws", "-", "-", "a test kind")})
+    monkeypatch.setattr(targets, "KINDS", kinds)
+    dixi_config._union.cache_clear()
+    yield
+    dixi_config._union.cache_clear()
+
+
+def test_each_kind_gets_its_own_model_from_the_union_on_dixi_target(two_kinds: None) -> None:
+    from infra.aws.config import AwsEc2Config
+
+    files = stackfiles.load(ROOT, "aws-ec2")
+    assert isinstance(parse(files.values, files.stack_file, files.defaults), AwsEc2Config)
+    tiny = parse({**files.values, "dixi:target": "tiny"}, files.stack_file, files.defaults)
+    assert isinstance(tiny, _TinyConfig) and tiny.stack_kind == "tiny"
+
+
+def test_a_key_of_another_kind_set_away_from_its_default_names_the_kinds_that_take_it(two_kinds: None) -> None:
+    files = stackfiles.load(ROOT, "aws-ec2")
+    with pytest.raises(ConfigError) as raised:
+        parse({**files.values, "dixi:target": "tiny", "dixi:gpuInstanceType": "g5.xlarge"}, files.stack_file, files.defaults)
+    assert raised.value.lines == [
+        "Pulumi.aws-ec2.yaml: dixi:gpuInstanceType: 'g5.xlarge' is not used by stack kind 'tiny'; kinds that take it: aws-ec2"
+    ]
+
+
+def test_every_key_says_which_kinds_take_it_when_not_every_kind_does() -> None:
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    common = set(DixiConfig.config_keys())
+    for key, declaration in declared.items():
+        if key not in common:
+            kinds = dixi_config.kinds_taking(key)
+            said = declaration["description"]
+            assert said.startswith("(") and ("only" in said or "kinds" in said), f"{key} is read by {kinds} only; its description must say so"

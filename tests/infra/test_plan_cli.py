@@ -35,7 +35,10 @@ def test_plan_all_json_matches_the_contract_for_every_stack(capsys: pytest.Captu
             for dependency in resource["dependencies"]:
                 assert (dependency["type"], dependency["name"]) in known
         components = [r for r in document["resources"] if not r["custom"]]
-        assert any(r["type"] == "dixi:aws:Ec2DockerDeployment" for r in components)
+        assert components and all(r["type"].startswith(("dixi:", "pulumi:")) for r in components)
+        summary = document["summary"]
+        assert summary["resources"] == sum(1 for r in document["resources"] if r["custom"])
+        assert summary["monthly"] == document["cost"]["monthly"] and summary["errors"] == 0
         assert document["cost"]["monthly"] == pytest.approx(sum(i["monthly"] for i in document["cost"]["items"]), abs=0.05)
 
 
@@ -60,9 +63,10 @@ def test_a_plan_with_an_error_problem_exits_1(tmp_path: Path, capsys: pytest.Cap
     for name in ("Pulumi.yaml", "Pulumi.aws-ec2.yaml"):
         (tmp_path / name).write_text((ROOT / name).read_text())
     (tmp_path / "__main__.py").write_text(
-        "import pulumi_aws.ec2 as ec2\n"
-        "ec2.Instance('legacy', ami='ami-1', instance_type='g4dn.xlarge',"
-        " metadata_options=ec2.InstanceMetadataOptionsArgs(http_tokens='optional'))\n"
+        "import pulumi, pulumi_aws.ec2 as ec2\n"
+        "parent = pulumi.ComponentResource('dixi:test:Legacy', 'dixi')\n"
+        "ec2.Instance('dixi-legacy', ami='ami-1', instance_type='g4dn.xlarge',"
+        " metadata_options=ec2.InstanceMetadataOptionsArgs(http_tokens='optional'), opts=pulumi.ResourceOptions(parent=parent))\n"
     )
     code = cli.main(["plan", "aws-ec2", "--json", "--root", str(tmp_path)])
     document = json.loads(capsys.readouterr().out)
@@ -79,6 +83,20 @@ def test_the_readable_plan_shows_the_tree_problems_and_monthly_cost() -> None:
     for words in ("dixi/aws-ec2:", "dixi:aws:Ec2DockerDeployment", "aws:ec2/instance:Instance", "kept on destroy",
                   "Monthly cost", "g4dn.xlarge on-demand us-east-1", "total", "seed's estimate"):
         assert words in result.stdout, f"{words!r} missing from the plan output"
+
+
+def test_plan_all_ends_with_one_table_comparing_every_stack() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "plan", "--all"], capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    table = result.stdout[result.stdout.rindex("Stacks compared"):]
+    for column in ("stack", "kind", "cloud / region", "resources", "errors", "warnings", "GPUs", "monthly", "seed's figure"):
+        assert column in table, f"{column!r} missing from the comparison"
+    for stack in stackfiles.stack_names(ROOT):
+        (row,) = [line for line in table.splitlines() if f" {stack} " in line]
+        assert "AWS us-east-1" in row and "~892" in row, row
 
 
 def test_each_plan_starts_from_a_clean_engine_state() -> None:

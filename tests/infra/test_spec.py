@@ -14,10 +14,15 @@ def test_the_services_carry_the_seeds_ports_paths_and_probes() -> None:
     assert (r.request_memory, r.request_cpu, r.limit_memory, r.limit_cpu, spec.BACKEND.replicas) == ("512Mi", "500m", "1Gi", "1000m", 3)
 
 
-def test_vision_and_ollama_are_private_gpu_services_with_volumes() -> None:
+def test_vision_and_ollama_are_private_services_with_volumes() -> None:
     for service in (spec.VISION, spec.OLLAMA):
-        assert not service.is_public and service.gpus == 1 and service.volumes
+        assert not service.is_public and service.volumes
     assert spec.PRIVATE_PORTS == {5000, 11434}
+
+
+def test_only_ollama_needs_a_gpu_and_vision_takes_one_only_when_opted_in() -> None:
+    assert {s.name: spec.gpus(s) for s in spec.SERVICES} == {"frontend": 0, "backend": 0, "vision": 0, "ollama": 1}
+    assert {s.name: spec.gpus(s, opted_in=True) for s in spec.SERVICES} == {"frontend": 0, "backend": 0, "vision": 1, "ollama": 1}
 
 
 def test_every_link_names_a_service_and_the_seeds_env_names_are_wired() -> None:

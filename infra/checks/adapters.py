@@ -1,0 +1,183 @@
+"""How the cross-cloud rules read each cloud's resources: adapters registered per type token.
+
+A cloud's `checks.py` registers, for each of its types that matters:
+- `@openings(type, ...)`: the ways in the resource declares (a firewall rule,
+  a security group, a load-balancer listener, a Kubernetes Service), as
+  `Opening`s: protocol, ports, sources and, where the resource says, which
+  app service the traffic reaches;
+- `@user_data(type, ...)`: the boot document a VM or VM template carries, and
+  the size its cloud accepts;
+- `judged(type, why)`: a type that looks like an entry point or a VM but
+  opens nothing and boots nothing by itself (an egress rule, a target group).
+
+`checks-cover-entry-points` turns every VM, firewall or load-balancer-like
+type in a plan that none of these cover into an error, so a new target can
+never pass the security rules by being unreadable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from infra.checks import Problem, problem, rule
+from infra.plan.model import RecordedPlan, RecordedResource
+
+INTERNET: Final = frozenset({"0.0.0.0/0", "::/0"})
+ALL_PORTS: Final = (0, 65535)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """Traffic a resource lets in: from `sources` to ports `from_port`..`to_port`.
+
+    `sources` are CIDRs (the internet is 0.0.0.0/0 or ::/0); `services` names
+    the app services the traffic reaches when the resource says so (a
+    Kubernetes Service's selector, an Ingress backend), empty when only the
+    port tells.
+    """
+
+    resource: RecordedResource
+    protocol: str
+    from_port: int
+    to_port: int
+    sources: frozenset[str]
+    services: frozenset[str] = field(default_factory=frozenset)
+    via: str = ""  # how, for the message: "listener 443 -> target port 11434"
+
+    @property
+    def from_internet(self) -> frozenset[str]:
+        return self.sources & INTERNET
+
+    def covers(self, port: int) -> bool:
+        return self.protocol in ("tcp", "all") and self.from_port <= port <= self.to_port
+
+
+@dataclass(frozen=True)
+class UserData:
+    """The boot document of a VM: its text as the VM receives it, and the most its cloud accepts."""
+
+    resource: RecordedResource
+    text: str
+    limit_bytes: int
+    limit_source: str
+    marked_secret: bool = False  # the program sent it as a secret: a secret value flowed into it
+
+
+OpeningsFn = Callable[[RecordedResource, RecordedPlan], Iterable[Opening]]
+UserDataFn = Callable[[RecordedResource], UserData | None]
+
+OPENINGS: dict[str, OpeningsFn] = {}
+USER_DATA: dict[str, UserDataFn] = {}
+JUDGED: dict[str, str] = {}
+
+# What makes a type an entry point or a VM, by the last part of its type token.
+# A type that matches and that no adapter covers is an error: the rules cannot
+# say what it exposes or boots.
+_KINDS: Final = (
+    ("VM or VM template", re.compile(r"^(Instance|InstanceTemplate|LaunchTemplate|LaunchConfiguration|Droplet|VirtualMachine\w*|\w*ScaleSet|SpotInstanceRequest|SpotFleetRequest|InstanceGroupManager)$")),
+    ("firewall", re.compile(r"(Firewall\w*|SecurityGroup\w*|SecurityRule|NetworkSecurityGroup|NetworkAcl\w*|NetworkPolicy)$")),
+    ("load balancer or exposed service", re.compile(r"(LoadBalancer|Listener\w*|ForwardingRule|TargetHttpsProxy|TargetHttpProxy|TargetTcpProxy|Ingress|HTTPRoute|GRPCRoute|TCPRoute|TLSRoute|Gateway)$")),
+)
+# Kubernetes Services and Cloud Run services are reachable by themselves.
+_SERVICE_TYPES: Final = re.compile(r"^(kubernetes:core/v1:Service|gcp:cloudrunv2/service:Service|gcp:cloudrun/service:Service)$")
+# Packages whose types are the program's own components or the engine's.
+_NOT_CLOUD: Final = ("dixi", "pulumi", "random", "docker-build")
+
+
+def openings(*types: str) -> Callable[[OpeningsFn], OpeningsFn]:
+    def register(fn: OpeningsFn) -> OpeningsFn:
+        for type_ in types:
+            OPENINGS[type_] = fn
+        return fn
+
+    return register
+
+
+def user_data(*types: str) -> Callable[[UserDataFn], UserDataFn]:
+    def register(fn: UserDataFn) -> UserDataFn:
+        for type_ in types:
+            USER_DATA[type_] = fn
+        return fn
+
+    return register
+
+
+def judged(type_: str, why: str) -> None:
+    JUDGED[type_] = why
+
+
+def kind_of(type_: str) -> str | None:
+    """What a type looks like (VM, firewall, load balancer), or None when it is none of those."""
+    if type_.split(":", 1)[0] in _NOT_CLOUD:
+        return None
+    if _SERVICE_TYPES.match(type_):
+        return "load balancer or exposed service"
+    name = type_.rsplit(":", 1)[-1]
+    for label, pattern in _KINDS:
+        if pattern.search(name):
+            return label
+    return None
+
+
+def all_openings(plan: RecordedPlan) -> list[Opening]:
+    found: list[Opening] = []
+    for resource in plan.resources:
+        adapter = OPENINGS.get(resource.type)
+        if adapter is not None:
+            found.extend(adapter(resource, plan))
+    return found
+
+
+def all_user_data(plan: RecordedPlan) -> list[UserData]:
+    found: list[UserData] = []
+    for resource in plan.resources:
+        adapter = USER_DATA.get(resource.type)
+        if adapter is not None:
+            document = adapter(resource)
+            if document is not None:
+                found.append(document)
+    return found
+
+
+def int_or(value: object, default: int) -> int:
+    """A port or count as an int (the engine sends numbers as floats), or `default` when it is not one."""
+    if isinstance(value, bool):
+        return default
+    try:
+        return int(float(str(value)))
+    except (TypeError, ValueError):
+        return default
+
+
+def port_range(text: object) -> tuple[int, int]:
+    """`"80"`, `"8000-8100"`, `"all"` or `"1-65535"` as (from, to); unreadable means every port."""
+    found = str(text or "").strip().lower()
+    if found in ("", "all", "*"):
+        return ALL_PORTS
+    low, _, high = found.partition("-")
+    return int_or(low, 0), int_or(high or low, 65535)
+
+
+@rule("checks-cover-entry-points")
+def checks_cover_entry_points(plan: RecordedPlan, root: Path) -> list[Problem]:
+    problems = []
+    for resource in plan.resources:
+        if not resource.custom:
+            continue
+        kind = kind_of(resource.type)
+        if kind is None or resource.type in OPENINGS or resource.type in USER_DATA or resource.type in JUDGED:
+            continue
+        problems.append(
+            problem(
+                "checks-cover-entry-points",
+                "error",
+                resource,
+                f"looks like a {kind}, but no check adapter reads {resource.type}, so the plan cannot say what it "
+                "exposes or boots; register one in the cloud's infra/<cloud>/checks.py (openings, user_data or judged)",
+            )
+        )
+    return problems
