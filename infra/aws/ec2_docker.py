@@ -10,7 +10,9 @@ job, each reusable by the ECS stack):
 - `GpuHost`: the host, its role, its firewall and its data volume.
 Itself it creates the CloudWatch log group the containers write to (Docker's
 awslogs driver), the compose file rendered from the spec, the boot steps, and
-the attachment of the host to the load balancer's target group.
+the attachment of the host to the load balancer's target group. Physical
+names (`/<name>/<stack>` for the log group and the token's parameter path)
+start with the component's name, so two deployments in one stack never collide.
 
 The host's role allows exactly: log in to ECR and pull the repositories it
 runs images from; list and read the models bucket; create streams in and
@@ -116,14 +118,14 @@ class Ec2DockerDeployment(pulumi.ComponentResource):
         token = StackSecret(
             f"{name}-gesture-token",
             StackSecretArgs(
-                parameter_name=f"/dixi/{args.stack}/gesture-token",
+                parameter_name=f"/{name}/{args.stack}/gesture-token",
                 description="Shared token vision uses to post gesture events to the backend",
                 tags=tags,
             ),
             opts=child,
         )
         log_group = cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/dixi/{args.stack}", retention_in_days=args.log_retention_days, tags=tags, opts=child
+            f"{name}-logs", name=f"/{name}/{args.stack}", retention_in_days=args.log_retention_days, tags=tags, opts=child
         )
         web = PublicAlb(
             f"{name}-web",

@@ -522,3 +522,49 @@ def test_each_service_gets_an_ecr_repository_and_an_image_built_from_app(ec2_pla
     assert sorted(c["location"] for c in images.values()) == sorted(s.build_context for s in spec.SERVICES)
     assert images["dixi-images-backend"]["named"] == {"common": {"location": "app/common"}}
     assert ec2_plan.recorded.outputs["imageSources"]["backend"] == "build: app/backend"
+
+
+def _without_depends_on(plan: Plan, type_: str) -> RecordedPlan:
+    """A copy of the recorded plan as if the resource of `type_` had no explicit dependsOn."""
+    import copy
+
+    broken = copy.deepcopy(plan.recorded)
+    for resource in broken.of_type(type_):
+        resource.dependencies = [d for d in resource.dependencies if d not in resource.depends_on]
+        resource.depends_on = []
+    return broken
+
+
+def test_the_graph_rules_follow_the_real_references_of_the_stack(ec2_plan: Plan) -> None:
+    from infra.checks import RULES, load_rules
+
+    load_rules()
+    assert RULES["compute-after-role-policies"](ec2_plan.recorded, ROOT) == []
+    unordered = _without_depends_on(ec2_plan, INSTANCE)
+    (problem,) = RULES["compute-after-role-policies"](unordered, ROOT)
+    assert "does not wait for RolePolicy dixi-gpu-role" in problem.message, "found through the profile's name and its role"
+    assert RULES["lb-after-internet-gateway"](ec2_plan.recorded, ROOT) == []
+    unordered = _without_depends_on(ec2_plan, "aws:lb/loadBalancer:LoadBalancer")
+    (problem,) = RULES["lb-after-internet-gateway"](unordered, ROOT)
+    assert "dixi-net-igw" in problem.message
+
+
+def test_two_deployments_in_one_stack_never_collide(ec2_plan: Plan) -> None:
+    from collections import Counter
+
+    from infra.aws.ec2_docker import Ec2DockerDeployment, Ec2DockerDeploymentArgs
+    from infra.plan.engine import record
+
+    def program() -> None:
+        for name in ("dixi", "dixi-two"):
+            args = Ec2DockerDeploymentArgs(
+                stack="s", region="us-east-1", instance_type="g4dn.xlarge", root_volume_gib=100, data_volume_gib=100, domain=None,
+                route53_zone_id=None, ollama_model="llama3.2", vision_gpu=False, retain_data=True, log_retention_days=30, vpc_cidr="10.20.0.0/16",
+            )  # fmt: skip
+            Ec2DockerDeployment(name, args)
+
+    plan = record("dixi", "s", ec2_plan.recorded.config, {}, [], program, ROOT)
+    keys = Counter(r.key for r in plan.resources)
+    assert [k for k, n in keys.items() if n > 1] == [], "resource names derive from the component's name"
+    physical = Counter((r.type, r.inputs["name"]) for r in plan.resources if r.custom and isinstance(r.inputs.get("name"), str))
+    assert [k for k, n in physical.items() if n > 1] == [], "physical names (log group, parameter) derive from it too"
