@@ -143,18 +143,18 @@ def _decoded(value: Any, encoded: bool) -> tuple[str | None, bool]:
 
 
 @user_data(INSTANCE)
-def _instance_user_data(r: RecordedResource) -> UserData | None:
+def _instance_user_data(r: RecordedResource) -> list[UserData]:
     if r.inputs.get("userDataBase64"):
         text, secret = _decoded(r.inputs["userDataBase64"], encoded=True)
     else:
         text, secret = _decoded(r.inputs.get("userData"), encoded=False)
-    return UserData(r, text, USER_DATA_LIMIT, "EC2", secret) if text is not None else None
+    return [UserData(r, text, USER_DATA_LIMIT, "EC2", secret)] if text is not None else []
 
 
 @user_data(LAUNCH_TEMPLATE)
-def _template_user_data(r: RecordedResource) -> UserData | None:
+def _template_user_data(r: RecordedResource) -> list[UserData]:
     text, secret = _decoded(r.inputs.get("userData"), encoded=True)  # launch templates take base64
-    return UserData(r, text, USER_DATA_LIMIT, "EC2", secret) if text is not None else None
+    return [UserData(r, text, USER_DATA_LIMIT, "EC2", secret)] if text is not None else []
 
 
 @replacement_risk(INSTANCE)

@@ -5,8 +5,9 @@ A cloud's `checks.py` registers, for each of its types that matters:
   a security group, a load-balancer listener, a Kubernetes Service), as
   `Opening`s: protocol, ports, sources and, where the resource says, which
   app service the traffic reaches;
-- `@user_data(type, ...)`: the boot document a VM or VM template carries, and
-  the size its cloud accepts;
+- `@user_data(type, ...)`: the boot documents a VM or VM template carries
+  (some clouds take two, e.g. user data and a startup script), each with the
+  size its cloud accepts;
 - `judged(type, why)`: a type that looks like an entry point or a VM but
   opens nothing and boots nothing by itself (an egress rule, a target group).
 
@@ -68,7 +69,7 @@ class UserData:
 
 
 OpeningsFn = Callable[[RecordedResource, RecordedPlan], Iterable[Opening]]
-UserDataFn = Callable[[RecordedResource], UserData | None]
+UserDataFn = Callable[[RecordedResource], list[UserData]]
 
 OPENINGS: dict[str, OpeningsFn] = {}
 USER_DATA: dict[str, UserDataFn] = {}
@@ -78,9 +79,9 @@ JUDGED: dict[str, str] = {}
 # A type that matches and that no adapter covers is an error: the rules cannot
 # say what it exposes or boots.
 _KINDS: Final = (
-    ("VM or VM template", re.compile(r"^(Instance|InstanceTemplate|LaunchTemplate|LaunchConfiguration|Droplet|VirtualMachine\w*|\w*ScaleSet|SpotInstanceRequest|SpotFleetRequest|InstanceGroupManager)$")),
-    ("firewall", re.compile(r"(Firewall\w*|SecurityGroup\w*|SecurityRule|NetworkSecurityGroup|NetworkAcl\w*|NetworkPolicy)$")),
-    ("load balancer or exposed service", re.compile(r"(LoadBalancer|Listener\w*|ForwardingRule|TargetHttpsProxy|TargetHttpProxy|TargetTcpProxy|Ingress|HTTPRoute|GRPCRoute|TCPRoute|TLSRoute|Gateway)$")),
+    ("VM or VM template", re.compile(r"^(Instance|\w*InstanceTemplate|LaunchTemplate|LaunchConfiguration|Droplet|VirtualMachine\w*|\w*ScaleSet|SpotInstanceRequest|SpotFleetRequest|\w*InstanceGroupManager|InstanceFrom\w+)$", re.I)),
+    ("firewall", re.compile(r"(Firewall\w*|SecurityGroup\w*|SecurityRule|NetworkSecurityGroup|NetworkAcl\w*|NetworkPolicy)$", re.I)),
+    ("load balancer or exposed service", re.compile(r"(LoadBalancer|Listener\w*|ForwardingRule|Target(Https?|Tcp|Ssl|Grpc)Proxy|Ingress|HTTPRoute|GRPCRoute|TCPRoute|TLSRoute|UDPRoute|Gateway)$", re.I)),
 )
 # Kubernetes Services and Cloud Run services are reachable by themselves.
 _SERVICE_TYPES: Final = re.compile(r"^(kubernetes:core/v1:Service|gcp:cloudrunv2/service:Service|gcp:cloudrun/service:Service)$")
@@ -137,9 +138,7 @@ def all_user_data(plan: RecordedPlan) -> list[UserData]:
     for resource in plan.resources:
         adapter = USER_DATA.get(resource.type)
         if adapter is not None:
-            document = adapter(resource)
-            if document is not None:
-                found.append(document)
+            found.extend(adapter(resource))
     return found
 
 

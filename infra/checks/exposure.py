@@ -27,7 +27,8 @@ def private_ports_not_public(plan: RecordedPlan, root: Path) -> list[Problem]:
         if not world:
             continue
         how = f" ({opening.via})" if opening.via else ""
-        if opening.protocol == "all" or (opening.from_port, opening.to_port) == ALL_PORTS:
+        # Port 0 is not a port: 1-65535 (DigitalOcean's "all") opens every one too.
+        if opening.protocol == "all" or (opening.protocol == "tcp" and opening.from_port <= 1 and opening.to_port >= ALL_PORTS[1]):
             problems.append(problem(RULE, "error", opening.resource, f"opens all ports to {world}{how}; vision and Ollama must never be reachable from the internet"))
             continue
         for service in private:

@@ -1,0 +1,4 @@
+"""Azure: the check adapters that let the cross-cloud rules read Azure resources (`checks.py`).
+
+Its stack kinds, config models, mocks and prices arrive with their own issues.
+"""

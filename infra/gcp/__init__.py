@@ -1,0 +1,4 @@
+"""Google Cloud: the check adapters that let the cross-cloud rules read GCP resources (`checks.py`).
+
+Its stack kinds, config models, mocks and prices arrive with their own issues.
+"""

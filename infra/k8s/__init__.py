@@ -1,0 +1,4 @@
+"""Kubernetes: the check adapters that let the cross-cloud rules read Kubernetes objects (`checks.py`).
+
+Its stack kinds, config models, mocks and prices arrive with their own issues.
+"""
