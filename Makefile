@@ -1,21 +1,58 @@
 # Dixi Deploy. `make plan` and `make test` work on a fresh machine (see README).
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+#
+# Everything Python goes into .venv with uv, from the committed uv.lock: every
+# install gets the same versions of the Pulumi SDKs, the tools and the app's
+# test requirements. Pick the Python with PYTHON_VERSION (3.11, 3.12 or 3.13),
+# e.g. `make test PYTHON_VERSION=3.13`; PYTHON=/path/to/python3.X overrides the
+# search. uv never downloads a Python: it uses one that is installed.
+
+PYTHON_VERSION ?= 3.11
+ifeq ($(origin PYTHON),undefined)
+  PYTHON := $(shell scripts/find-python $(PYTHON_VERSION))
+endif
+# uv: the one on PATH if it is this version, else this version from PyPI into
+# .tools (scripts/bootstrap-uv: pip; the uv wheel carries its binary).
+UV_VERSION := 0.13.9
+TOOLS := .tools
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
-APP_REQUIREMENTS := $(wildcard app/requirements-test.txt)
+STAMP := $(VENV)/.synced-$(PYTHON_VERSION)
 STACK ?= aws-ec2
 
-.PHONY: setup system-deps plan plan-all lint test bench bench-record clean
+ifeq ($(origin UV),undefined)
+  ifeq ($(word 2,$(shell uv --version 2>/dev/null)),$(UV_VERSION))
+    UV := uv
+  else
+    UV := $(TOOLS)/bin/uv
+    UV_BOOTSTRAP := $(TOOLS)/.uv-$(UV_VERSION)
+  endif
+endif
+export UV_PYTHON_DOWNLOADS := never
 
-$(STAMP): pyproject.toml $(APP_REQUIREMENTS)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]' $(if $(APP_REQUIREMENTS),-r $(APP_REQUIREMENTS))
-	touch $(STAMP)
+.PHONY: setup system-deps plan plan-all lint test bench bench-record lock clean
 
+# uv itself, when the right version is not on PATH.
+$(TOOLS)/.uv-%:
+	scripts/bootstrap-uv $* $(TOOLS) $(or $(PYTHON),python3)
+	touch $@
+
+# .venv exactly as uv.lock says, with the dev tools and the app's test
+# requirements; again whenever pyproject.toml or uv.lock changes. --locked
+# stops with a message if pyproject.toml was edited without `make lock`.
+# Then parliament's modules are compiled once, quietly: uv does not compile
+# bytecode, and Python 3.12+ warns about their invalid escapes each time it
+# compiles them (the first plan, or every plan where PYTHONDONTWRITEBYTECODE is set).
+$(STAMP): pyproject.toml uv.lock | $(UV_BOOTSTRAP)
+	$(UV) sync --locked --extra dev --group app-test --python $(or $(PYTHON),$(PYTHON_VERSION)) \
+	  || { echo "uv sync failed. If uv.lock is out of date with pyproject.toml: make lock$(if $(PYTHON),,. No Python $(PYTHON_VERSION) was found here: install it or give PYTHON=/path/to/python$(PYTHON_VERSION))" >&2; exit 1; }
+	$(BIN)/python -W ignore -m compileall -q $(VENV)/lib/python*/site-packages/parliament
+	rm -f $(VENV)/.synced-*
+	touch $@
+
+## setup: install (or bring up to date) .venv
 setup: $(STAMP)
 
+## system-deps: the Debian packages the checks and tests use (cloud-init, nginx, chromium, ...)
 system-deps:
 	bash scripts/install-system-deps.sh
 
@@ -23,12 +60,15 @@ system-deps:
 plan: setup
 	$(BIN)/dixi plan $(STACK)
 
+## plan-all: every Pulumi.<stack>.yaml
 plan-all: setup
 	$(BIN)/dixi plan --all
 
+## lint: ruff, mypy, and the app's pins in pyproject.toml equal to its requirements files
 lint: setup
-	$(BIN)/ruff check infra stacks app tests __main__.py
-	$(BIN)/mypy infra stacks $(wildcard app/common/dixi_common app/backend/dixi_backend app/vision/dixi_vision app/dixi_devtools app/bench.py)
+	$(BIN)/ruff check infra stacks app tests scripts __main__.py
+	$(BIN)/mypy infra stacks scripts/app-requirements.py $(wildcard app/common/dixi_common app/backend/dixi_backend app/vision/dixi_vision app/dixi_devtools app/bench.py)
+	$(BIN)/python scripts/app-requirements.py
 
 ## test: every test, with the validators installed
 test: setup system-deps lint
@@ -41,5 +81,12 @@ bench: setup system-deps
 bench-record: setup system-deps
 	$(BIN)/python app/bench.py
 
+## lock: after editing pyproject.toml or app/**/requirements*.txt: copy the app's
+## pins into pyproject.toml, then re-lock (kept versions stay; LOCK_ARGS=--upgrade moves them)
+lock: | $(UV_BOOTSTRAP)
+	$(or $(PYTHON),python3) scripts/app-requirements.py --write
+	$(UV) lock $(LOCK_ARGS)
+
+## clean: remove .venv, the bootstrapped uv and the tools' caches
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -5,9 +5,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.specifiers import SpecifierSet
 
 from infra.plan.run import ROOT
 
@@ -48,3 +50,29 @@ def test_pull_requests_run_the_tests_the_offline_plan_and_a_guarded_preview() ->
     assert pulumi and pulumi[0]["with"]["command"] == "preview"
     assert pulumi[0]["if"] == "steps.creds.outputs.present == 'true'", "preview is skipped without credentials"
     assert "::notice" in preview[0]["run"], "a skipped preview says so"
+
+
+def _supported_pythons() -> list[str]:
+    """The 3.x minor versions pyproject.toml's requires-python admits."""
+    requires = SpecifierSet(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"])
+    return [f"3.{minor}" for minor in range(8, 30) if any(requires.contains(f"3.{minor}.{patch}") for patch in (0, 99))]
+
+
+def test_the_tests_run_on_every_supported_python_in_a_debian_container() -> None:
+    assert _supported_pythons() == ["3.11", "3.12", "3.13"], "the README and this workflow say 3.11 to 3.13"
+    test = yaml.safe_load((ROOT / ".github/workflows/pr-checks.yml").read_text())["jobs"]["test"]
+    assert test["strategy"]["matrix"]["python"] == _supported_pythons(), "a test job for each Python pyproject.toml admits"
+    assert test["strategy"].get("fail-fast") is False, "one Python failing does not hide the others' results"
+    assert test["container"] == "python:${{ matrix.python }}-bookworm", "each job runs in that Python's Debian image"
+    assert test["env"]["PYTHON_VERSION"] == "${{ matrix.python }}", "the Makefile installs .venv with the container's Python"
+
+
+def test_every_install_is_the_locked_one_through_the_makefile() -> None:
+    workflow = yaml.safe_load((ROOT / ".github/workflows/pr-checks.yml").read_text())
+    runs = "\n".join(s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"])
+    assert "pip install" not in runs, "installs go through uv and uv.lock, not pip"
+    preview = workflow["jobs"]["preview"]
+    assert any("make setup" in s.get("run", "") for s in preview["steps"]), "the preview installs as the Makefile does"
+    assert preview["env"]["UV_LOCKED"] == "1", "Pulumi's own `uv sync` before the preview keeps to uv.lock"
+    assert "make test" in (ROOT / ".ci/run").read_text(), ".ci/run runs the README's test command"
+    assert (ROOT / "uv.lock").is_file(), "the lock file is committed"
