@@ -1,1 +1,4 @@
-"""Monthly cost: dated, sourced price tables (`prices`) and the estimator over a recorded plan (`estimate`)."""
+"""Monthly cost: the pricing interface each cloud implements (`pricing`) and the estimator over a recorded plan (`estimate`).
+
+The prices themselves live with their cloud, in `infra/<cloud>/prices.py`.
+"""

@@ -164,12 +164,6 @@ class RecordedPlan:
                 return resource
         return None
 
-    def by_id(self, id_: str) -> RecordedResource | None:
-        for resource in self.resources:
-            if resource.custom and resource.id == id_:
-                return resource
-        return None
-
     def producer(self, value: Any, *types: str) -> RecordedResource | None:
         """The resource (of one of `types`, if given) whose id or an output equals `value`.
 
