@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
@@ -142,17 +143,19 @@ def render(plan: Plan, console: Console) -> None:
 
 
 def render_comparison(plans: list[Plan], console: Console) -> None:
-    """One row per stack: the question users of multi-cloud tools ask first is where it is cheapest."""
-    table = Table(title="Stacks compared (USD a month, 730 h)", title_justify="left")
-    for column, justify in (("stack", "left"), ("kind", "left"), ("cloud / region", "left"), ("resources", "right"),
-                            ("errors", "right"), ("warnings", "right"), ("GPUs", "right"), ("monthly", "right"), ("seed's figure", "right")):  # fmt: skip
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    """One row per stack, cheapest first: the question users of multi-cloud tools ask first is where it is cheapest."""
+    table = Table(title="Stacks compared, cheapest first (USD a month at 730 h; seed: the seed's figure for that cloud)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    # Short headers: the table fits 80 columns for a handful of stacks.
+    for column, justify in (("stack", "left"), ("kind", "left"), ("cloud, region", "left"), ("resources", "right"),
+                            ("err/warn", "right"), ("GPUs", "right"), ("USD/mo", "right"), ("seed", "right")):  # fmt: skip
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for plan in sorted(plans, key=lambda p: p.cost.monthly):
         row = summary(plan)
         seed = row["seed_monthly"]
+        problems = f"{row['errors']}/{row['warnings']}"
         table.add_row(
             plan.recorded.stack, row["kind"], f"{row['cloud']} {row['location']}".strip(), str(row["resources"]),
-            f"[red]{row['errors']}[/]" if row["errors"] else "0", str(row["warnings"]), str(row["gpus"]),
+            f"[red]{problems}[/]" if row["errors"] else problems, str(row["gpus"]),
             f"{row['monthly']:,.2f}", f"~{seed:,.0f}" if seed is not None else "-",
         )  # fmt: skip
     console.print(table)

@@ -92,11 +92,11 @@ def test_plan_all_ends_with_one_table_comparing_every_stack() -> None:
     )
     assert result.returncode == 0, result.stderr
     table = result.stdout[result.stdout.rindex("Stacks compared"):]
-    for column in ("stack", "kind", "cloud / region", "resources", "errors", "warnings", "GPUs", "monthly", "seed's figure"):
+    for column in ("stack", "kind", "cloud, region", "resources", "err/warn", "GPUs", "USD/mo", "seed"):
         assert column in table, f"{column!r} missing from the comparison"
     for stack in stackfiles.stack_names(ROOT):
         (row,) = [line for line in table.splitlines() if f" {stack} " in line]
-        assert "AWS us-east-1" in row and "~892" in row, row
+        assert "AWS us-east-1" in row and " 0/0 " in row and "~892" in row, row
 
 
 def test_each_plan_starts_from_a_clean_engine_state() -> None:
