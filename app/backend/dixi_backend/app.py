@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,8 +19,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .bus import BusConfigError
 from .routes import ai, frames, gestures, health, ws
 from .services import Services
 from .settings import Settings
@@ -34,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.build(settings)
         app.state.services = services
+        services.start()
         log.info(
             "backend started",
             extra={
@@ -41,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "ollama": settings.ollama_base_url,
                 "model": settings.ollama_model,
                 "gestures_enabled": settings.gesture_token is not None,
+                "event_bus": services.bus.config.where if services.bus else None,
             },
         )
         yield
@@ -91,7 +96,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def main() -> None:
     import uvicorn
 
-    settings = Settings()
+    try:
+        settings = Settings()
+        settings.bus_config()
+    except (ValidationError, BusConfigError) as exc:
+        # One line that names the setting, not a traceback.
+        sys.exit(f"dixi backend: bad setting: {one_line(exc)}")
     logs.configure("backend", settings.log_level, settings.log_file)
     uvicorn.run(
         create_app(settings),
@@ -102,6 +112,14 @@ def main() -> None:
         ws_ping_interval=20,
         ws_ping_timeout=20,
     )
+
+
+def one_line(exc: ValidationError | BusConfigError) -> str:
+    if isinstance(exc, BusConfigError):
+        return str(exc)
+    first = exc.errors()[0]
+    name = ".".join(str(p) for p in first["loc"]).upper()
+    return f"{name}: {first['msg']}"
 
 
 if __name__ == "__main__":

@@ -41,3 +41,28 @@ class Metrics:
             ["dependency"],
             registry=r,
         )
+        # The event bus between replicas (bus.py); bus_up stays 0 when there is none.
+        self.bus_up = Gauge(
+            "dixi_event_bus_up", "1 while subscribed to the event bus", registry=r
+        )
+        self.bus_reconnects = Counter(
+            "dixi_event_bus_reconnects_total", "Times the event bus came back", registry=r
+        )
+        self.bus_published = Counter(
+            "dixi_event_bus_published_total", "Events published to the other replicas", registry=r
+        )
+        self.bus_publish_failures = Counter(
+            "dixi_event_bus_publish_failures_total",
+            "Events the other replicas did not get (reason: down, backlog, error)",
+            ["reason"],
+            registry=r,
+        )
+        self.bus_received = Counter(
+            "dixi_event_bus_received_total", "Messages read from the event bus channel", registry=r
+        )
+        self.bus_malformed = Counter(
+            "dixi_event_bus_malformed_total",
+            "Bus messages dropped unread (reason: too_large, envelope, version, schema)",
+            ["reason"],
+            registry=r,
+        )

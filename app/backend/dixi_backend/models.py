@@ -43,7 +43,14 @@ class Live(BaseModel):
     status: Literal["ok"]
 
 
+class EventBusHealth(BaseModel):
+    state: Literal["disabled", "connecting", "up", "down"]
+    detail: str | None = None
+
+
 class Ready(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, str]
     failed: list[str]
+    # Reported, never a reason for 503: see routes/health.py.
+    event_bus: EventBusHealth

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bus import BusState, BusStatus, EventBus
 from .deps import CachedCheck, DependencyDown, OllamaGateway, VisionClient
 from .hub import Hub
 from .metrics import Metrics
@@ -28,11 +29,14 @@ class Services:
     ollama: OllamaGateway
     checks: dict[str, CachedCheck]
     ai_slots: asyncio.Semaphore
+    bus: EventBus | None = None
     _last_auto_ai: float = field(default=-1e18, init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
+        """Everything, wired; the event bus (if configured) is created but not started."""
+        bus_config = settings.bus_config()
         metrics = Metrics()
         hub = Hub(
             queue_size=settings.ws_queue_size,
@@ -51,6 +55,7 @@ class Services:
             "vision": CachedCheck(vision.check, settings.health_cache_seconds),
             "ollama": CachedCheck(gateway.check, settings.health_cache_seconds),
         }
+        bus = EventBus(bus_config, hub.publish, metrics) if bus_config else None
         return cls(
             settings=settings,
             metrics=metrics,
@@ -59,11 +64,22 @@ class Services:
             ollama=gateway,
             checks=checks,
             ai_slots=asyncio.Semaphore(settings.max_concurrent_ai),
+            bus=bus,
         )
 
+    def start(self) -> None:
+        if self.bus:
+            self.bus.start()
+
     def publish(self, event: dict[str, Any]) -> None:
+        """An event this replica accepted: to its own clients now, and to the other replicas' through the bus."""
         self.metrics.events.labels(type=str(event.get("type"))).inc()
         self.hub.publish(event)
+        if self.bus:
+            self.bus.publish(event)
+
+    def bus_status(self) -> BusStatus:
+        return self.bus.status if self.bus else BusStatus(state=BusState.DISABLED)
 
     async def readiness(self) -> dict[str, str | None]:
         names = list(self.checks)
@@ -72,23 +88,35 @@ class Services:
             self.metrics.dependency_up.labels(dependency=name).set(0 if error else 1)
         return dict(zip(names, results, strict=True))
 
-    def gesture(self, event: GestureEvent) -> bool:
-        """Fan a gesture out; returns True if it also started an automatic AI answer."""
+    async def gesture(self, event: GestureEvent) -> bool:
+        """Fan a gesture out; returns True if it also started an automatic AI answer.
+
+        The answer runs here, on the replica that accepted the gesture; the
+        others only relay its events.
+        """
         self.metrics.gestures.labels(gesture=event.gesture, source=event.source).inc()
         payload = event.model_dump()
         payload["timestamp"] = payload["timestamp"] or time.time()
         self.publish({"type": "gesture", **payload})
-        return self._maybe_auto_ai(event.gesture)
+        return await self._maybe_auto_ai(event.gesture)
 
-    def _maybe_auto_ai(self, gesture: str) -> bool:
+    async def _maybe_auto_ai(self, gesture: str) -> bool:
         prompt = self.settings.ai_gesture_prompts.get(gesture)
         now = time.monotonic()
+        interval = self.settings.ai_auto_min_interval_seconds
         if prompt is None:
             return False
-        if now - self._last_auto_ai < self.settings.ai_auto_min_interval_seconds:
+        if now - self._last_auto_ai < interval or self.ai_slots.locked():
+            outcome = "busy" if self.ai_slots.locked() else "rate_limited"
+            self.metrics.ai_queries.labels(trigger="gesture", outcome=outcome).inc()
+            return False
+        # With several replicas the interval holds for all of them together: a
+        # lease on the bus. Without a bus, or while it is down, each replica
+        # keeps its own interval (at worst one answer per replica per interval).
+        if self.bus and await self.bus.claim("auto-ai", interval) is False:
             self.metrics.ai_queries.labels(trigger="gesture", outcome="rate_limited").inc()
             return False
-        if self.ai_slots.locked():
+        if self.ai_slots.locked():  # taken while we waited for the lease
             self.metrics.ai_queries.labels(trigger="gesture", outcome="busy").inc()
             return False
         self._last_auto_ai = now
@@ -151,5 +179,7 @@ class Services:
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        if self.bus:
+            await self.bus.aclose()
         await self.hub.close_all()
         await self.vision.aclose()

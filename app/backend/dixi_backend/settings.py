@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .bus import BusConfig, BusConfigError
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
@@ -37,6 +39,30 @@ class Settings(BaseSettings):
     }
     ai_auto_min_interval_seconds: float = Field(default=30.0, ge=0)
 
+    # The event bus between replicas (bus.py). Unset: one replica, in-process hub only.
+    # redis:// or rediss:// (TLS); the password in the URL or, from a secret store,
+    # in EVENT_BUS_PASSWORD (not both).
+    event_bus_url: SecretStr | None = None
+    event_bus_password: SecretStr | None = None
+    event_bus_channel: str = Field(default="dixi:events", min_length=1, max_length=128)
+    event_bus_reconnect_max_seconds: float = Field(default=5.0, gt=0, le=300)
+    event_bus_outbox_size: int = Field(default=1024, gt=0)
+
     max_gesture_bytes: int = Field(default=4096, gt=0)
     # Matches vision's frame limit and nginx's client_max_body_size.
     max_frame_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+
+    def bus_config(self) -> BusConfig | None:
+        """The event bus settings, or None without EVENT_BUS_URL; raises BusConfigError when they cannot work."""
+        if self.event_bus_url is None or not self.event_bus_url.get_secret_value().strip():
+            if self.event_bus_password is not None:
+                raise BusConfigError("EVENT_BUS_PASSWORD is set but EVENT_BUS_URL is not")
+            return None
+        password = self.event_bus_password.get_secret_value() if self.event_bus_password else None
+        return BusConfig(
+            url=self.event_bus_url.get_secret_value().strip(),
+            password=password or None,
+            channel=self.event_bus_channel,
+            outbox_size=self.event_bus_outbox_size,
+            reconnect_max_seconds=self.event_bus_reconnect_max_seconds,
+        )

@@ -55,5 +55,5 @@ async def post_frame(
                 "source": "browser",
             }
         )
-        body["ai_triggered"] = services.gesture(event)
+        body["ai_triggered"] = await services.gesture(event)
     return JSONResponse(body)

@@ -38,5 +38,5 @@ def require_token(
     summary="A gesture event from vision; fanned out to /ws",
 )
 async def post_gesture(event: GestureEvent, services: ServicesDep) -> Accepted:
-    triggered = services.gesture(event)
+    triggered = await services.gesture(event)
     return Accepted(accepted=True, clients=services.hub.client_count, ai_triggered=triggered)

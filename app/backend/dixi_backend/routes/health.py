@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from ..models import Live, Ready
+from ..models import EventBusHealth, Live, Ready
 from .common import ServicesDep
 
 router = APIRouter(prefix="/api/health", tags=["health"])
@@ -18,9 +18,17 @@ async def live() -> Live:
 async def ready(services: ServicesDep) -> JSONResponse:
     results = await services.readiness()
     failed = [name for name, error in results.items() if error]
+    # The event bus is reported but never fails readiness. Every replica
+    # shares the one bus, so a bus outage would turn every replica 503 at
+    # once and the load balancer would take them all out: a full outage
+    # instead of a degraded one, where each replica still serves its own
+    # clients (bus.py). Its state is in the body, in `dixi_event_bus_up`, and
+    # in the logs; alert on those.
+    bus = services.bus_status()
     body = Ready(
         status="not_ready" if failed else "ready",
         checks={name: error or "ok" for name, error in results.items()},
         failed=failed,
+        event_bus=EventBusHealth(state=bus.state.value, detail=bus.detail),
     )
     return JSONResponse(body.model_dump(), status_code=503 if failed else 200)

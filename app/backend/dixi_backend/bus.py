@@ -1,0 +1,333 @@
+"""The event bus: backend replicas share WebSocket events through Redis-compatible pub/sub.
+
+With `EVENT_BUS_URL` set, every event a replica accepts is delivered to its
+own WebSocket clients at once (by the caller, through the hub) and published
+here, once, on one channel; every other replica receives it from its
+subscription and delivers it to its clients. A replica skips its own
+messages when they come back, so each client gets each event once. One
+sender task publishes in order over one connection and one subscription
+reads in order, so events keep their publish order per publisher. Without
+the setting none of this exists and the in-process hub works alone (one
+replica: local development, `aws-ec2`).
+
+Only PUBLISH, SUBSCRIBE, PING and SET (with NX and PX: the lease that lets one
+replica, not each, start an automatic AI answer per interval) are used, through the official `redis`
+client's asyncio API, so any Redis-compatible server works: Valkey, Redis,
+ElastiCache, Memorystore, Azure's and DigitalOcean's managed ones.
+
+When the bus fails, each replica keeps delivering what it accepts to its own
+clients; what it accepts meanwhile is not queued for later (a gesture is
+stale within a second) but counted as not published. The subscription is
+retried with exponential backoff and jitter, capped by
+`EVENT_BUS_RECONNECT_MAX_SECONDS`. Each change of state is logged once,
+exported as `dixi_event_bus_up`, and shown in `/api/health/ready`'s body.
+
+Messages on the channel are an envelope `{"v": 1, "origin": <replica>,
+"event": {...}}`. Anything else (not JSON, another version, an event the
+schema in `events.py` does not know, more than `MAX_MESSAGE_BYTES`) is
+dropped and counted in `dixi_event_bus_malformed_total{reason}`.
+
+Left out: persistence or replay (pub/sub is fire-and-forget: a replica that
+was disconnected misses what was published meanwhile), and sharded pub/sub
+(SSUBSCRIBE); one channel carries a few hundred small messages a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from .events import validated
+from .metrics import Metrics
+
+log = logging.getLogger("dixi.backend.bus")
+
+ENVELOPE_VERSION = 1
+# Far above any event (an AI answer's text is capped at 64 KiB in events.py).
+MAX_MESSAGE_BYTES = 256 * 1024
+# A silent connection (a half-open TCP session after a network fault) is only
+# found by asking: PING every PING_INTERVAL seconds of silence, and treat no
+# answer within PING_TIMEOUT as a failure.
+PING_INTERVAL = 5.0
+PING_TIMEOUT = 3.0
+CONNECT_TIMEOUT = 3.0
+# A lease is asked for on a request's path: never make the request wait long for it.
+CLAIM_TIMEOUT = 0.5
+
+
+class BusState(StrEnum):
+    DISABLED = "disabled"
+    CONNECTING = "connecting"
+    UP = "up"
+    DOWN = "down"
+
+
+class BusStatus(BaseModel):
+    state: BusState
+    detail: str | None = None
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1]
+    origin: str = Field(min_length=1, max_length=128)
+    event: dict[str, Any]
+
+
+class BusConfigError(ValueError):
+    """EVENT_BUS_URL or EVENT_BUS_PASSWORD cannot work; the message says why."""
+
+
+@dataclass(frozen=True)
+class BusConfig:
+    url: str
+    password: str | None = None
+    channel: str = "dixi:events"
+    outbox_size: int = 1024
+    reconnect_initial_seconds: float = 0.2
+    reconnect_max_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("redis", "rediss"):
+            raise BusConfigError(
+                f"EVENT_BUS_URL must start with redis:// or rediss:// (TLS); got {parts.scheme or 'no'} scheme"
+            )
+        if not parts.hostname:
+            raise BusConfigError("EVENT_BUS_URL has no host: expected redis[s]://[:password@]host:port/db")
+        if parts.password and self.password:
+            raise BusConfigError(
+                "the event bus password is given twice, in EVENT_BUS_URL and EVENT_BUS_PASSWORD; keep one"
+            )
+
+    @property
+    def where(self) -> str:
+        """The URL without its password, for logs and the health body."""
+        parts = urlsplit(self.url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
+
+def replica_name() -> str:
+    """This process on the bus: the host (a pod or task name) and a random suffix."""
+    return f"{socket.gethostname()[:48]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+class EventBus:
+    """Publishes accepted events to the channel, and hands other replicas' events to `deliver`."""
+
+    def __init__(
+        self,
+        config: BusConfig,
+        deliver: Callable[[dict[str, Any]], None],
+        metrics: Metrics,
+        origin: str | None = None,
+    ) -> None:
+        self.config = config
+        self.deliver = deliver
+        self.metrics = metrics
+        self.origin = origin or replica_name()
+        self.status = BusStatus(state=BusState.CONNECTING)
+        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=config.outbox_size)
+        self._tasks: list[asyncio.Task[None]] = []
+        # No retries inside the client: this class owns reconnection, so that
+        # it can say when the bus is down and keep local delivery going.
+        self._client = aioredis.Redis.from_url(
+            config.url,
+            password=config.password,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=PING_INTERVAL + PING_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),
+            client_name=f"dixi-backend:{self.origin}"[:128],
+        )
+        metrics.bus_up.set(0)
+
+    @property
+    def up(self) -> bool:
+        return self.status.state is BusState.UP
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._subscribe_forever(), name="event-bus-subscriber"),
+            asyncio.create_task(self._send_forever(), name="event-bus-sender"),
+        ]
+
+    async def claim(self, name: str, seconds: float) -> bool | None:
+        """Takes the cluster-wide lease `name` for `seconds`: True if this replica got it,
+        False if another holds it, None when the bus cannot say (down or slow).
+
+        One SET NX PX: Redis expires the key itself, so a replica that dies
+        holding a lease never blocks the others for longer than `seconds`.
+        """
+        if not self.up or seconds <= 0:
+            return None
+        try:
+            got = await asyncio.wait_for(
+                self._client.set(
+                    f"{self.config.channel}:lease:{name}", self.origin, nx=True, px=int(seconds * 1000)
+                ),
+                CLAIM_TIMEOUT,
+            )
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.debug("event bus lease failed", extra={"lease": name, "error": describe(exc)})
+            return None
+        return bool(got)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Queue `event` for the other replicas; never waits. Counted as failed when the bus is down."""
+        if not self.up:
+            self.metrics.bus_publish_failures.labels(reason="down").inc()
+            return
+        text = json.dumps(
+            {"v": ENVELOPE_VERSION, "origin": self.origin, "event": event}, separators=(",", ":")
+        )
+        try:
+            self._outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            # The server stopped taking messages faster than we make them.
+            self.metrics.bus_publish_failures.labels(reason="backlog").inc()
+
+    async def _send_forever(self) -> None:
+        while True:
+            text = await self._outbox.get()
+            try:
+                await self._client.publish(self.config.channel, text)
+                self.metrics.bus_published.inc()
+            except (RedisError, OSError, TimeoutError) as exc:
+                self.metrics.bus_publish_failures.labels(reason="error").inc()
+                log.debug("event bus publish failed", extra={"error": describe(exc)})
+
+    async def _subscribe_forever(self) -> None:
+        initial = min(self.config.reconnect_initial_seconds, self.config.reconnect_max_seconds)
+        delay = initial
+        while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.config.channel)
+                self._set(BusState.UP, None)
+                delay = initial
+                await self._read(pubsub)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._set(BusState.DOWN, describe(exc))
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            self._drain_outbox()
+            # Full jitter: replicas that lost the same server do not return in step.
+            await asyncio.sleep(random.uniform(delay / 2, delay))
+            delay = min(delay * 2, self.config.reconnect_max_seconds)
+
+    async def _read(self, pubsub: Any) -> None:
+        last_heard = time.monotonic()
+        pinged = False
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            now = time.monotonic()
+            if message is not None:
+                last_heard, pinged = now, False
+                if message.get("type") == "message":
+                    self._receive(message["data"])
+                continue
+            silent = now - last_heard
+            if pinged and silent > PING_INTERVAL + PING_TIMEOUT:
+                raise TimeoutError(f"no answer to PING within {PING_TIMEOUT:.0f} s")
+            if not pinged and silent > PING_INTERVAL:
+                await pubsub.ping()
+                pinged = True
+
+    def _receive(self, data: bytes | str) -> None:
+        self.metrics.bus_received.inc()
+        size = len(data)
+        if size > MAX_MESSAGE_BYTES:
+            self._malformed("too_large", f"{size} bytes")
+            return
+        try:
+            envelope = Envelope.model_validate_json(data)
+        except ValidationError as exc:
+            version_skew = any(e["loc"] == ("v",) for e in exc.errors())
+            self._malformed("version" if version_skew else "envelope", _first_error(exc))
+            return
+        if envelope.origin == self.origin:
+            return  # our own message: its clients here already have it
+        try:
+            event = validated(envelope.event)
+        except ValidationError as exc:
+            self._malformed("schema", _first_error(exc))
+            return
+        self.deliver(event)
+
+    def _malformed(self, reason: str, detail: str) -> None:
+        self.metrics.bus_malformed.labels(reason=reason).inc()
+        log.warning(
+            "dropped a malformed event bus message",
+            extra={"reason": reason, "detail": detail[:200], "channel": self.config.channel},
+        )
+
+    def _drain_outbox(self) -> None:
+        # What was queued while the connection died is not sent later.
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+            self.metrics.bus_publish_failures.labels(reason="down").inc()
+
+    def _set(self, state: BusState, detail: str | None) -> None:
+        previous = self.status
+        if previous.state is state and previous.detail == detail:
+            return
+        self.status = BusStatus(state=state, detail=detail)
+        self.metrics.bus_up.set(1 if state is BusState.UP else 0)
+        if state is BusState.UP:
+            if previous.state is BusState.DOWN:
+                self.metrics.bus_reconnects.inc()
+            log.info(
+                "event bus up",
+                extra={"bus": self.config.where, "channel": self.config.channel, "origin": self.origin},
+            )
+        elif previous.state is not BusState.DOWN:
+            # Logged once per outage, not once per retry.
+            log.warning(
+                "event bus down: delivering to this replica's clients only, reconnecting",
+                extra={"bus": self.config.where, "error": detail},
+            )
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self._client.aclose()
+        self.metrics.bus_up.set(0)
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def _first_error(exc: ValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "invalid"
+    where = ".".join(str(p) for p in errors[0]["loc"]) or "message"
+    return f"{where}: {errors[0]['msg']}"
