@@ -4,7 +4,8 @@ Runs Debian's `redis-server` (or `valkey-server`, whichever is installed; the
 event bus speaks only PUBLISH/SUBSCRIBE, which both implement the same way)
 in the foreground with no persistence, in a temporary directory. `stop()`
 and `start()` again reuse the same port, so a client sees the server go away
-and come back, as in an outage.
+and come back, as in an outage. With `tls=True` it listens for TLS only,
+with a certificate signed by a private CA made here by `openssl` (`ca_file`).
 
 Not in any image: the deployed bus is each target's managed Valkey/Redis or
 its own container.
@@ -40,7 +41,9 @@ def _free_port() -> int:
 class RedisServer:
     """`with RedisServer() as server: server.url` — `redis://[:password@]127.0.0.1:<port>/0`."""
 
-    def __init__(self, port: int = 0, password: str | None = None, binary: str | None = None) -> None:
+    def __init__(
+        self, port: int = 0, password: str | None = None, binary: str | None = None, tls: bool = False
+    ) -> None:
         found = binary or find_binary()
         if found is None:
             raise FileNotFoundError(
@@ -49,22 +52,54 @@ class RedisServer:
         self.binary = found
         self.port = port or _free_port()
         self.password = password
+        self.tls = tls
         self.workdir = Path(tempfile.mkdtemp(prefix="dixi-redis-"))
+        if tls:
+            self._make_certificates()
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://{auth}127.0.0.1:{self.port}/0"
+
+    @property
+    def ca_file(self) -> str:
+        """The private CA that signed the server's certificate (with tls=True)."""
+        return str(self.workdir / "ca.pem")
+
+    def _make_certificates(self) -> None:
+        """A private CA and a server certificate for 127.0.0.1, like Memorystore's per-instance CA."""
+        d = self.workdir
+
+        def openssl(*args: str) -> None:
+            subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=dixi test CA",
+                "-keyout", "ca.key", "-out", "ca.pem")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                "-keyout", "server.key", "-out", "server.csr")
+        (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+        openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
 
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> RedisServer:
+        listen = (
+            ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no",
+             "--tls-cert-file", str(self.workdir / "server.pem"),
+             "--tls-key-file", str(self.workdir / "server.key"),
+             "--tls-ca-cert-file", self.ca_file]
+            if self.tls
+            else ["--port", str(self.port)]
+        )
         argv = [
             self.binary,
-            "--port", str(self.port),
+            *listen,
             "--bind", "127.0.0.1",
             "--save", "",
             "--appendonly", "no",
@@ -85,9 +120,23 @@ class RedisServer:
         return self
 
     def _answers_ping(self) -> bool:
+        if self.tls:
+            return self._accepts_tls()
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                 # An inline command; with a password the server answers -NOAUTH, which is still an answer.
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+        except OSError:
+            return False
+
+    def _accepts_tls(self) -> bool:
+        import ssl
+
+        context = ssl.create_default_context(cafile=self.ca_file)
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw, \
+                    context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
                 sock.sendall(b"PING\r\n")
                 return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:

@@ -288,6 +288,8 @@ def test_without_a_bus_url_the_in_process_hub_works_alone(backend: Callable[...,
         ({"event_bus_url": "redis://"}, "has no host"),
         ({"event_bus_url": "redis://:pw@cache:6379/0", "event_bus_password": "pw"}, "given twice"),
         ({"event_bus_password": "pw"}, "EVENT_BUS_URL is not"),
+        ({"event_bus_url": "redis://cache:6379", "event_bus_ca_file": "/etc/hostname"}, "only used with TLS"),
+        ({"event_bus_url": "rediss://cache:6379", "event_bus_ca_file": "/nonexistent/ca.pem"}, "not a readable file"),
     ],
 )
 def test_a_bus_setting_that_cannot_work_is_one_clear_error(settings: dict[str, str], message: str) -> None:
@@ -415,3 +417,25 @@ def test_a_stalled_peer_socket_is_noticed_by_ping(redis_server: RedisServer) -> 
         return states
 
     assert asyncio.run(scenario()) == ["up", "down"], "a silent server went unnoticed"
+
+
+def test_a_tls_bus_signed_by_a_private_ca_works_with_its_ca_file(
+    ollama_server: ThreadedServer, vision_server: ThreadedServer
+) -> None:
+    """rediss:// with EVENT_BUS_CA_FILE, as Memorystore needs; without the CA the bus stays down."""
+    with RedisServer(tls=True) as server:
+        common = {
+            "event_bus_url": server.url,
+            "health_cache_seconds": 0,
+            "vision_service_url": vision_server.url,
+            "ollama_base_url": ollama_server.url,
+            "event_bus_reconnect_max_seconds": 0.5,
+        }
+        assert server.url.startswith("rediss://"), server.url
+        with (
+            ThreadedServer(create_app(Settings(**common, event_bus_ca_file=server.ca_file))) as trusted,
+            ThreadedServer(create_app(Settings(**common))) as untrusted,
+        ):
+            wait_for_bus(trusted, "up")
+            body = wait_for_bus(untrusted, "down")
+            assert "certificate" in str(body["event_bus"]["detail"]).lower(), body

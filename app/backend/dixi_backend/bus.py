@@ -100,6 +100,9 @@ class BusConfigError(ValueError):
 class BusConfig:
     url: str
     password: str | None = None
+    # A CA bundle for rediss:// servers whose certificate a private CA signed
+    # (Memorystore's per-instance CA); others use the system's CAs.
+    ca_file: str | None = None
     channel: str = "dixi:events"
     outbox_size: int = 1024
     reconnect_initial_seconds: float = 0.2
@@ -113,6 +116,10 @@ class BusConfig:
             )
         if not parts.hostname:
             raise BusConfigError("EVENT_BUS_URL has no host: expected redis[s]://[:password@]host:port/db")
+        if self.ca_file and parts.scheme != "rediss":
+            raise BusConfigError("EVENT_BUS_CA_FILE is only used with TLS: EVENT_BUS_URL must start with rediss://")
+        if self.ca_file and not os.path.isfile(self.ca_file):
+            raise BusConfigError(f"EVENT_BUS_CA_FILE {self.ca_file} is not a readable file")
         if parts.password and self.password:
             raise BusConfigError(
                 "the event bus password is given twice, in EVENT_BUS_URL and EVENT_BUS_PASSWORD; keep one"
@@ -150,9 +157,11 @@ class EventBus:
         self._tasks: list[asyncio.Task[None]] = []
         # No retries inside the client: this class owns reconnection, so that
         # it can say when the bus is down and keep local delivery going.
+        tls: dict[str, Any] = {"ssl_ca_certs": config.ca_file} if config.ca_file else {}
         self._client = aioredis.Redis.from_url(
             config.url,
             password=config.password,
+            **tls,
             socket_connect_timeout=CONNECT_TIMEOUT,
             socket_timeout=PING_INTERVAL + PING_TIMEOUT,
             retry=Retry(NoBackoff(), 0),

@@ -41,9 +41,10 @@ class Settings(BaseSettings):
 
     # The event bus between replicas (bus.py). Unset: one replica, in-process hub only.
     # redis:// or rediss:// (TLS); the password in the URL or, from a secret store,
-    # in EVENT_BUS_PASSWORD (not both).
+    # in EVENT_BUS_PASSWORD (not both); EVENT_BUS_CA_FILE for a server signed by a private CA.
     event_bus_url: SecretStr | None = None
     event_bus_password: SecretStr | None = None
+    event_bus_ca_file: str | None = None
     event_bus_channel: str = Field(default="dixi:events", min_length=1, max_length=128)
     event_bus_reconnect_max_seconds: float = Field(default=5.0, gt=0, le=300)
     event_bus_outbox_size: int = Field(default=1024, gt=0)
@@ -62,6 +63,7 @@ class Settings(BaseSettings):
         return BusConfig(
             url=self.event_bus_url.get_secret_value().strip(),
             password=password or None,
+            ca_file=self.event_bus_ca_file or None,
             channel=self.event_bus_channel,
             outbox_size=self.event_bus_outbox_size,
             reconnect_max_seconds=self.event_bus_reconnect_max_seconds,
