@@ -227,6 +227,12 @@ def test_when_the_bus_stops_each_replica_serves_its_own_clients_and_recovers_wit
 ) -> None:
     a, b = replicas(2)
     with ws(a) as on_a, ws(b) as on_b:
+        # Both replicas publish before the outage: their pooled connections
+        # die with the server and must not swallow the first event after it.
+        post_gesture(a, source="before")
+        post_gesture(b, source="before")
+        for client in (on_a, on_b):
+            assert len([e for e in events(client) if e["type"] == "gesture"]) == 2
         redis_server.stop()
         for server in (a, b):
             body = wait_for_bus(server, "down")
@@ -243,9 +249,10 @@ def test_when_the_bus_stops_each_replica_serves_its_own_clients_and_recovers_wit
         for server in (a, b):
             wait_for_bus(server, "up")
         post_gesture(a, gesture="peace", source="after")
+        post_gesture(b, gesture="peace", source="after")
         for client in (on_a, on_b):
             got = [e["source"] for e in events(client) if e["type"] == "gesture"]
-            assert got == ["after"], f"cross-replica delivery did not resume: {got}"
+            assert got == ["after", "after"], f"cross-replica delivery did not resume at once: {got}"
     assert metric(b, "dixi_event_bus_reconnects_total") == 1
     assert metric(b, "dixi_event_bus_up") == 1
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -43,22 +44,24 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from .events import validated
 from .metrics import Metrics
 
 log = logging.getLogger("dixi.backend.bus")
+T = TypeVar("T")
 
 ENVELOPE_VERSION = 1
 # Far above any event (an AI answer's text is capped at 64 KiB in events.py).
@@ -190,8 +193,13 @@ class EventBus:
             return None
         try:
             got = await asyncio.wait_for(
-                self._client.set(
-                    f"{self.config.channel}:lease:{name}", self.origin, nx=True, px=int(seconds * 1000)
+                _once_more_on_a_closed_connection(
+                    lambda: self._client.set(
+                        f"{self.config.channel}:lease:{name}",
+                        self.origin,
+                        nx=True,
+                        px=int(seconds * 1000),
+                    )
                 ),
                 CLAIM_TIMEOUT,
             )
@@ -218,7 +226,9 @@ class EventBus:
         while True:
             text = await self._outbox.get()
             try:
-                await self._client.publish(self.config.channel, text)
+                await _once_more_on_a_closed_connection(
+                    functools.partial(self._client.publish, self.config.channel, text)
+                )
                 self.metrics.bus_published.inc()
             except (RedisError, OSError, TimeoutError) as exc:
                 self.metrics.bus_publish_failures.labels(reason="error").inc()
@@ -327,6 +337,20 @@ class EventBus:
         with contextlib.suppress(Exception):
             await self._client.aclose()
         self.metrics.bus_up.set(0)
+
+
+async def _once_more_on_a_closed_connection(command: Callable[[], Awaitable[T]]) -> T:
+    """Runs `command`, and once more if the pooled connection it used had been closed.
+
+    After the server restarts (or closes an idle connection) the pool still
+    holds the dead connection; the first command on it fails with
+    ConnectionError and the client drops it, so a second try gets a new one.
+    The client's own retries are off (see EventBus), so this is the one retry.
+    """
+    try:
+        return await command()
+    except RedisConnectionError:
+        return await command()
 
 
 def describe(exc: BaseException) -> str:
