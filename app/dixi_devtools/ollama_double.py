@@ -5,6 +5,11 @@ POST /api/generate (streamed as NDJSON, like Ollama). The answer is
 deterministic: "Dixi heard: <last user message>", one word per chunk, so
 tests know what to expect. Unknown models get Ollama's 404.
 
+For a test in another process, two routes that are not Ollama's:
+GET /_double/stats answers how many chat and generate requests the double
+answered (a known model; not a 400 or 404) as {"chat": n, "generate": n},
+and POST /_double/reset sets both counts to 0 and empties `requests`.
+
 Run standalone: python -m dixi_devtools.ollama_double --port 11434
 """
 
@@ -40,6 +45,7 @@ class OllamaDouble:
     first_chunk_delay: float = 0.0
     chunk_delay: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
+    answered: dict[str, int] = field(default_factory=lambda: {"chat": 0, "generate": 0})
 
     def answer_for(self, prompt: str) -> list[str]:
         words = f"Dixi heard: {prompt[:200]}".split(" ")
@@ -56,6 +62,8 @@ class OllamaDouble:
                 Route("/api/tags", self.tags),
                 Route("/api/chat", self.chat, methods=["POST"]),
                 Route("/api/generate", self.generate, methods=["POST"]),
+                Route("/_double/stats", self.stats),
+                Route("/_double/reset", self.reset, methods=["POST"]),
             ]
         )
 
@@ -88,6 +96,15 @@ class OllamaDouble:
             }
         )
 
+    async def stats(self, _: Request) -> Response:
+        return JSONResponse(dict(self.answered))
+
+    async def reset(self, _: Request) -> Response:
+        self.requests.clear()
+        for kind in self.answered:
+            self.answered[kind] = 0
+        return JSONResponse(dict(self.answered))
+
     async def _body(self, request: Request) -> dict[str, Any] | Response:
         try:
             body = json.loads(await request.body())
@@ -107,6 +124,7 @@ class OllamaDouble:
         body = await self._body(request)
         if isinstance(body, Response):
             return body
+        self.answered["chat"] += 1
         users = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
         words = self.answer_for(users[-1] if users else "")
 
@@ -127,6 +145,7 @@ class OllamaDouble:
         body = await self._body(request)
         if isinstance(body, Response):
             return body
+        self.answered["generate"] += 1
         words = self.answer_for(str(body.get("prompt", "")))
 
         def part(text: str, done: bool) -> dict[str, Any]:

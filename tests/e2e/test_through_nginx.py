@@ -12,18 +12,16 @@ import httpx
 from dixi_devtools.handgen import draw_hand, encode
 from websockets.sync.client import connect
 
-from .conftest import TOKEN, Proc, Stack, free_port, python_env, service_pythonpath, wait_http
-
-
-def next_event(ws: Any, kind: str, timeout: float = 10.0) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        event = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
-        seen.append(event)
-        if event["type"] == kind:
-            return seen
-    raise AssertionError(f"no {kind} within {timeout}s; saw {seen}")
+from .conftest import (
+    TOKEN,
+    Proc,
+    Stack,
+    free_port,
+    next_event,
+    python_env,
+    service_pythonpath,
+    wait_http,
+)
 
 
 def test_the_page_is_served_with_security_headers_and_gzip(stack: Stack) -> None:
