@@ -5,10 +5,17 @@ name. Values come from the seed (`shared/seed/deployment-architecture.md`):
 ports 3001/5000/11434 (the frontend's 80 became 8080, see FRONTEND), the backend's probes, requests and replicas, and the
 `VISION_SERVICE_URL` / `OLLAMA_BASE_URL` / `BACKEND_URL` wiring.
 
+The backend's replicas share WebSocket events through a Redis-compatible
+pub/sub server (`EVENT_BUS`, wired as `EVENT_BUS_URL`); it is required
+wherever a target can run more than one backend replica (`needs_event_bus`),
+and each such target provides the endpoint (a managed Valkey/Redis or a
+container). One replica (aws-ec2) keeps the backend's in-process hub.
+
 What it leaves out on purpose: anything cloud-specific (instance types, load
 balancers, registries) and anything secret. The one secret the services share,
 the gesture token, is named here (`SECRET_ENV`) but its value is created and
-delivered by each target from its own secret store.
+delivered by each target from its own secret store; so is the bus password
+(`EventBus.password_env`), which only a bus with authentication needs.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,29 @@ class Volume:
 
 
 @dataclass(frozen=True)
+class EventBus:
+    """A Redis-compatible server (pub/sub, short leases) through which the replicas of a service share events.
+
+    The service reads the server's URL from `url_env` (`redis://` or
+    `rediss://`, with TLS) and, when the server wants one, the password from
+    `password_env`, a secret that overrides any password in the URL. It is
+    required once the service can run `required_from` replicas or more: with
+    one replica the service's in-process hub reaches every client.
+    """
+
+    url_env: str = "EVENT_BUS_URL"
+    password_env: str = "EVENT_BUS_PASSWORD"
+    port: int = 6379  # Valkey's and Redis's default
+    schemes: tuple[str, ...] = ("redis", "rediss")  # plain, TLS
+    required_from: int = 2
+
+    def url(self, host: str, tls: bool = False, db: int = 0) -> str:
+        """The URL of the bus at `host`, on the default port."""
+        plain, with_tls = self.schemes
+        return f"{with_tls if tls else plain}://{host}:{self.port}/{db}"
+
+
+@dataclass(frozen=True)
 class Service:
     """One container of the app, as every target must run it."""
 
@@ -72,6 +103,8 @@ class Service:
     model_env: str | None = None
     # Secret env vars this service reads (values come from the target's secret store).
     secret_env: tuple[str, ...] = ()
+    # The bus its replicas share events through, when it has more than one.
+    event_bus: EventBus | None = None
     # Named build contexts the Dockerfile copies from (`COPY --from=<name>`).
     named_contexts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # The uid the image runs as (its Dockerfile's USER): host directories
@@ -94,6 +127,7 @@ GESTURE_TOKEN_ENV: Final = "GESTURE_TOKEN"
 # The Python code backend and vision share (logging, body limit), one copy.
 _SHARED_PYTHON: Final = MappingProxyType({"common": "app/common"})
 SECRET_ENV: Final = (GESTURE_TOKEN_ENV,)
+EVENT_BUS: Final = EventBus()
 DEFAULT_OLLAMA_MODEL: Final = "llama3.2"
 
 # The seed serves the frontend on port 80; the image runs nginx unprivileged
@@ -129,6 +163,7 @@ BACKEND = Service(
     env=MappingProxyType({"LOG_LEVEL": "info"}),
     model_env="OLLAMA_MODEL",
     secret_env=(GESTURE_TOKEN_ENV,),
+    event_bus=EVENT_BUS,
 )
 
 VISION = Service(
@@ -179,12 +214,25 @@ def gpus(service: Service, opted_in: bool = False) -> int:
     return service.gpus or (1 if service.gpu_opt_in and opted_in else 0)
 
 
+def needs_event_bus(service: Service, replicas: int) -> bool:
+    """Whether `service`, run with up to `replicas` replicas, must be given its event bus."""
+    return service.event_bus is not None and replicas >= service.event_bus.required_from
+
+
 def service_env(
-    service: Service, host_of: Callable[[Service], str], ollama_model: str
+    service: Service,
+    host_of: Callable[[Service], str],
+    ollama_model: str,
+    *,
+    event_bus_url: str | None = None,
 ) -> dict[str, str]:
     """The plain env of `service` on a target where `host_of(s)` is the host name of `s`.
 
-    Secrets are not included: each target injects `service.secret_env` its own way.
+    A target that runs `service` with several replicas passes the URL of the
+    bus it provides (`event_bus_url`), which lands in `service.event_bus.url_env`.
+
+    Secrets are not included: each target injects `service.secret_env`, and
+    the bus password (`event_bus.password_env`) when its bus has one, its own way.
     """
     env = dict(service.env)
     for var, target in service.links.items():
@@ -192,4 +240,14 @@ def service_env(
         env[var] = other.url(host_of(other))
     if service.model_env:
         env[service.model_env] = ollama_model
+    if event_bus_url is not None:
+        bus = service.event_bus
+        if bus is None:
+            raise ValueError(f"{service.name} shares no events between replicas; it takes no event bus URL")
+        parts = urlsplit(event_bus_url)
+        if parts.scheme not in bus.schemes or not parts.hostname:
+            raise ValueError(f"the event bus URL must be {' or '.join(f'{s}://host' for s in bus.schemes)}, not {event_bus_url!r}")
+        if parts.password:
+            raise ValueError(f"the event bus URL carries a password, which would be plain env; deliver it as the secret {bus.password_env}")
+        env[bus.url_env] = event_bus_url
     return env

@@ -6,12 +6,14 @@ opaque blobs (user data, compose files, policies) against their real upstream
 schemas, enforce the rules the cloud APIs enforce, and our security rules.
 
 Rules that must understand many clouds (is Ollama reachable from the
-internet? what user data does this VM boot with?) read the plan through
-adapters, registered per type token by each cloud's `checks.py`
-(`infra.checks.adapters`). A rule never says "clean" about something it could
-not read: a validator that is not installed is a warning that the check was
-skipped, and a VM, firewall or load balancer type that no adapter covers is an
-error of its own (`checks-cover-entry-points`).
+internet? what user data does this VM boot with? how many backend replicas
+can run?) read the plan through adapters, registered per type token by each
+cloud's `checks.py` (`infra.checks.adapters`). A rule never says "clean"
+about something it could not read: a validator that is not installed is a
+warning that the check was skipped, a VM, firewall or load balancer type that
+no adapter covers is an error of its own (`checks-cover-entry-points`), and a
+plan that runs containers in which no workload adapter finds the backend is a
+warning that `event-bus-for-replicas` could not judge it.
 
 `policy/` (a CrossGuard pack, later) wraps these same rules.
 """
@@ -49,7 +51,7 @@ class Problem:
 RuleFn = Callable[[RecordedPlan, Path], list[Problem]]
 RULES: dict[str, RuleFn] = {}
 # The shared rule modules; each cloud's `checks.py` is found through `infra.targets`.
-_SHARED = ("adapters", "structure", "userdata", "images", "exposure", "replacement")
+_SHARED = ("adapters", "structure", "userdata", "images", "exposure", "replacement", "replicas")
 
 
 def rule(name: str) -> Callable[[RuleFn], RuleFn]:

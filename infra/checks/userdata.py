@@ -13,6 +13,19 @@
 - `user-data-size`: the user data fits the size its cloud accepts.
 - `secret-not-in-user-data`: no secret value of the plan appears in any user
   data, and no user data is itself secret (a secret flowed into it).
+
+It also reads, for the rules on workloads (`event-bus-for-replicas`), the
+services of every compose file a VM's user data writes (`compose_workloads`,
+registered for every cloud's VMs at once): each compose service is a
+`Workload` named by its key, with `deploy.replicas` (else `scale`, else 1)
+replicas per host, and the env names of its `environment` (a list or a
+mapping) and of its `env_file`s. An env file the user data writes is read;
+`infra.common.compose.SECRETS_ENV_FILE` holds, by that renderer's contract,
+only the spec's secrets of the service (`secret_env` and the bus password),
+which the boot script fetches from the cloud's secret store; any other env
+file is reported as unread. A VM template's hosts are not counted (its
+workloads have no replica count), nor are compose files the user data
+downloads instead of carrying.
 """
 
 from __future__ import annotations
@@ -30,9 +43,18 @@ from typing import Any, Final
 
 import yaml
 
+from infra import spec
 from infra.checks import Problem, problem, rule
-from infra.checks.adapters import UserData, all_user_data
+from infra.checks.adapters import (
+    UserData,
+    Workload,
+    all_user_data,
+    int_or,
+    is_vm_template,
+    user_data_workloads,
+)
 from infra.common import cloudinit
+from infra.common.compose import SECRETS_ENV_FILE
 from infra.plan.model import RecordedPlan, secret_values
 
 # The `--log-opt` keys each Docker log driver accepts: its ValidateLogOpt in
@@ -149,6 +171,74 @@ def compose_spec(plan: RecordedPlan, root: Path) -> list[Problem]:
             for message in compose_errors(compose)[:5]:
                 problems.append(problem("compose-spec", "error", document.resource, f"{path} breaks the Compose spec at {message}"))
     return problems
+
+
+def _env_names(entry: dict[str, Any]) -> set[str]:
+    environment = entry.get("environment") or {}
+    if isinstance(environment, dict):
+        return {str(k) for k in environment}
+    return {str(item).split("=", 1)[0] for item in environment if isinstance(item, str)}
+
+
+def _env_file_names(content: str) -> set[str]:
+    """The names an env file sets (`NAME=value` lines; comments and blanks skipped)."""
+    lines = (line.strip().removeprefix("export ").strip() for line in content.splitlines())
+    return {line.split("=", 1)[0].strip() for line in lines if line and not line.startswith("#")}
+
+
+def _env_files(entry: dict[str, Any]) -> list[str]:
+    found = entry.get("env_file") or []
+    items = [found] if isinstance(found, str) else found
+    return [str(item.get("path") if isinstance(item, dict) else item) for item in items]
+
+
+def _spec_secrets(name: str) -> set[str]:
+    """The secret env names the spec gives service `name`: what the boot writes into the secrets env file."""
+    service = spec.BY_NAME.get(name)
+    if service is None:
+        return set()
+    return set(service.secret_env) | ({service.event_bus.password_env} if service.event_bus else set())
+
+
+def _replicas(entry: dict[str, Any]) -> tuple[int | None, str]:
+    deploy = entry.get("deploy") or {}
+    if deploy.get("mode") == "global":
+        return 1, "deploy.mode global (one per host)"
+    for key, value in (("deploy.replicas", deploy.get("replicas")), ("scale", entry.get("scale"))):
+        if value is not None:
+            count = int_or(value, -1)
+            return (count, f"{key} {count}") if count >= 0 else (None, f"{key} is {value!r}, not a number")
+    return 1, "one container (no deploy.replicas)"
+
+
+@user_data_workloads
+def compose_workloads(document: UserData) -> list[Workload]:
+    """The services of every compose file `document` writes, as workloads of its VM."""
+    written = cloudinit.files_in(document.text)
+    template = is_vm_template(document.resource.type)
+    found = []
+    for path, content in _compose_files(document).items():
+        try:
+            loaded = yaml.safe_load(content)
+        except yaml.YAMLError:
+            continue  # compose-spec reports it
+        services = loaded.get("services") if isinstance(loaded, dict) else None
+        for name, entry in (services or {}).items():
+            if not isinstance(entry, dict):
+                continue
+            env, unread = _env_names(entry), []
+            for env_file in _env_files(entry):
+                if env_file in written:
+                    env |= _env_file_names(written[env_file])
+                elif env_file == SECRETS_ENV_FILE:
+                    env |= _spec_secrets(str(name))
+                else:
+                    unread.append(f"env_file {env_file}, which the user data does not write")
+            replicas, via = _replicas(entry)
+            if template:
+                replicas, via = None, f"{via} on each host made from this template, whose number the plan does not tie to it"
+            found.append(Workload(document.resource, str(name), replicas, frozenset(env), tuple(unread), f"{path}: {via}"))
+    return found
 
 
 def log_option_errors(compose: Any) -> list[tuple[str, str]]:

@@ -150,7 +150,8 @@ LOCAL_HEADER: Final = f"""\
 # Generated from infra/spec.py by `dixi render compose` (tests fail when it is stale): edit the spec, not this file.
 # GESTURE_TOKEN must be set (e.g. in app/.env); OLLAMA_MODEL, LOG_LEVEL and CAMERA_SOURCE are optional.
 # Only the page ({LOCAL_PAGE_PORT}) is published beyond loopback.
-# Overlays: docker-compose.gpu.yml (an NVIDIA GPU for Ollama), docker-compose.camera.yml (a camera for vision).
+# Overlays: docker-compose.gpu.yml (an NVIDIA GPU for Ollama), docker-compose.camera.yml (a camera for vision),
+# docker-compose.replicas.yml (two backends sharing events through a Valkey container).
 """
 
 

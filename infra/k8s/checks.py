@@ -1,4 +1,4 @@
-"""Kubernetes check adapters: how the cross-cloud rules read Services, Ingresses, Gateway API routes and NetworkPolicies.
+"""Kubernetes check adapters: how the cross-cloud rules read Services, Ingresses, Gateway API routes, NetworkPolicies and workloads.
 
 The provider registers every object with its manifest as inputs
 (`apiVersion`, `kind`, `metadata`, `spec`, camelCase as in the API), and a
@@ -35,6 +35,23 @@ labels) and the port traffic arrives on in the pods:
   that listen on those ports. A policy admits traffic; it only matters once a
   Service or Ingress brings the internet in, which is read too.
 
+Workloads (for `event-bus-for-replicas`): each container of a Deployment,
+StatefulSet or ReplicaSet (apps/v1 and the v1beta shapes) and of a bare Pod
+is a `Workload`. Its app service is the pod template's `app` /
+`app.kubernetes.io/name` label (else the object's own) when the pod has one
+container or the container is named after it, else the container's name.
+Its replicas are `spec.replicas` (unset: 1; a Pod: 1), raised to the
+`spec.maxReplicas` of every HorizontalPodAutoscaler (autoscaling/v1, v2,
+v2beta1, v2beta2) of the plan whose `scaleTargetRef` names it (kind and
+`metadata.name`, same namespace). Its env names are those of `env[]`
+(plain values and `valueFrom` alike) and, for `envFrom[]`, the keys
+(`data`, `stringData`, `binaryData`, after `prefix`) of the ConfigMap or
+Secret it names when the plan holds it; one the plan does not hold is
+reported as unread. Left out: DaemonSets, Jobs and CronJobs (no workload:
+the rule cannot judge a backend run by them, and says so), init containers,
+KEDA ScaledObjects and other autoscalers than the HPA, and autoscaling by
+anything outside the plan (`kubectl scale`).
+
 Left out: the ingress class or gateway class (an internal controller still
 counts as the internet), `spec.externalIPs`, pods' `hostPort` and
 `hostNetwork`, `...Patch` objects, policy rules without an ipBlock (an empty
@@ -52,7 +69,16 @@ from collections.abc import Iterator
 from types import MappingProxyType
 from typing import Any, Final
 
-from infra.checks.adapters import ALL_PORTS, INTERNET, Opening, int_or, judged, openings
+from infra.checks.adapters import (
+    ALL_PORTS,
+    INTERNET,
+    Opening,
+    Workload,
+    int_or,
+    judged,
+    openings,
+    workloads,
+)
 from infra.plan.model import RecordedPlan, RecordedResource, reveal
 
 SERVICE: Final = "kubernetes:core/v1:Service"
@@ -80,6 +106,16 @@ WORKLOADS: Final = (
     "kubernetes:batch/v1:Job",
     "kubernetes:core/v1:Pod",
 )
+# Workloads whose `spec.replicas` counts their pods.
+SCALED: Final = tuple(
+    f"kubernetes:apps/{version}:{kind}"
+    for version, kinds in (("v1", ("Deployment", "StatefulSet", "ReplicaSet")), ("v1beta1", ("Deployment", "StatefulSet")), ("v1beta2", ("Deployment", "StatefulSet", "ReplicaSet")))
+    for kind in kinds
+)
+POD: Final = "kubernetes:core/v1:Pod"
+AUTOSCALERS: Final = tuple(f"kubernetes:autoscaling/{version}:HorizontalPodAutoscaler" for version in ("v1", "v2", "v2beta1", "v2beta2"))
+CONFIG_MAP: Final = "kubernetes:core/v1:ConfigMap"
+SECRET: Final = "kubernetes:core/v1:Secret"
 EXPOSED_TYPES: Final = frozenset({"LoadBalancer", "NodePort"})
 APP_LABELS: Final = ("app", "app.kubernetes.io/name")
 # Annotations (value, case-insensitive) that make a cloud's LoadBalancer Service internal:
@@ -288,3 +324,68 @@ def _network_policy(r: RecordedResource, plan: RecordedPlan) -> Iterator[Opening
                 for app in _apps(labels)
             }
             yield Opening(r, protocol, low, high, sources, frozenset(reached), via=f"ipBlock ingress to {how}")
+
+
+def _name(r: RecordedResource, obj: dict[str, Any]) -> str:
+    """An object's `metadata.name`: as the program set it, else as the engine answered it."""
+    return str(_metadata(obj).get("name") or (reveal(r.state).get("metadata") or {}).get("name") or "")
+
+
+def _object_keys(plan: RecordedPlan, type_: str, namespace: str, name: Any) -> set[str] | None:
+    """The keys of the plan's ConfigMap or Secret `name` in `namespace`; None when the plan does not hold it."""
+    for r in plan.of_type(type_):
+        obj = _inputs(r)
+        if name and _name(r, obj) == str(name) and _namespace(obj) == namespace:
+            return {str(k) for field in ("data", "stringData", "binaryData") for k in (obj.get(field) or {})}
+    return None
+
+
+def _container_env(plan: RecordedPlan, namespace: str, container: dict[str, Any]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The env names a container gets, and the envFrom sources the plan does not hold."""
+    names = {str(e["name"]) for e in container.get("env") or [] if e.get("name")}
+    unread = []
+    for source in container.get("envFrom") or []:
+        for field, type_ in (("configMapRef", CONFIG_MAP), ("secretRef", SECRET)):
+            ref = source.get(field)
+            if not ref:
+                continue
+            keys = _object_keys(plan, type_, namespace, ref.get("name"))
+            if keys is None:
+                unread.append(f"envFrom {field} {ref.get('name')!r} (not in this plan)")
+            else:
+                names |= {str(source.get("prefix") or "") + key for key in keys}
+    return frozenset(names), tuple(unread)
+
+
+def _max_replicas(plan: RecordedPlan, r: RecordedResource, obj: dict[str, Any]) -> tuple[int, str]:
+    """The most pods a scaled workload runs, and how that was found: its replicas or an autoscaler's maximum."""
+    replicas = int_or((obj.get("spec") or {}).get("replicas"), 1)
+    most, via = replicas, f"spec.replicas {replicas}"
+    name, namespace = _name(r, obj), _namespace(obj)
+    for autoscaler in plan.of_type(*AUTOSCALERS):
+        hpa = _inputs(autoscaler)
+        spec = hpa.get("spec") or {}
+        target = spec.get("scaleTargetRef") or {}
+        if target.get("kind") != r.class_name or str(target.get("name") or "") != name or _namespace(hpa) != namespace:
+            continue
+        ceiling = int_or(spec.get("maxReplicas"), 0)
+        if ceiling > most:
+            most, via = ceiling, f"spec.replicas {replicas}, HorizontalPodAutoscaler {_name(autoscaler, hpa) or autoscaler.name} maxReplicas {ceiling}"
+    return most, via
+
+
+@workloads(*SCALED, POD)
+def _workloads(r: RecordedResource, plan: RecordedPlan) -> Iterator[Workload]:
+    obj = _inputs(r)
+    if r.type == POD:
+        pod, (replicas, via) = obj, (1, "a bare Pod")
+    else:
+        pod, (replicas, via) = (obj.get("spec") or {}).get("template") or {}, _max_replicas(plan, r, obj)
+    labels = _metadata(pod).get("labels") or _metadata(obj).get("labels") or {}
+    app = next((str(labels[key]) for key in APP_LABELS if labels.get(key)), "")
+    containers = list((pod.get("spec") or {}).get("containers") or [])
+    for container in containers:
+        name = str(container.get("name") or "")
+        service = app if app and (len(containers) == 1 or name == app) else name
+        env, unread = _container_env(plan, _namespace(obj), container)
+        yield Workload(r, service, replicas, env, unread, f"{via}, container {name!r}")

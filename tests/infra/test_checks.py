@@ -19,11 +19,13 @@ from typing import Any
 import pytest
 import yaml
 
+from infra import spec
 from infra.checks import RULES, load_rules
 from infra.checks import userdata as userdata_rules
+from infra.checks.adapters import all_workloads
 from infra.common import cloudinit, compose
 from infra.plan.model import RecordedPlan, RecordedResource, ResourceKey, Secret
-from infra.plan.run import ROOT
+from infra.plan.run import ROOT, Plan
 
 SERVICES = ("frontend", "backend", "vision", "ollama")
 STACK = ResourceKey("pulumi:pulumi:Stack", "dixi-test")
@@ -103,6 +105,16 @@ def _exposed_listener() -> RecordedPlan:
     return _plan(lb, group, listener)
 
 
+def _backends(replicas: int, bus: bool = False) -> dict[str, Any]:
+    """The cloud compose file with `replicas` backends, given the bus URL the spec wires when `bus`."""
+    document = compose.render({s: "img" for s in SERVICES}, "m")
+    backend = document["services"]["backend"]
+    backend["deploy"] = {"replicas": replicas}
+    if bus:
+        backend["environment"] = spec.service_env(spec.BACKEND, lambda s: s.name, "m", event_bus_url=spec.EVENT_BUS.url("valkey"))
+    return document
+
+
 def _secret_in_user_data() -> RecordedPlan:
     password = _r("random:index/randomPassword:RandomPassword", "dixi-token")
     password.state["result"] = Secret("s3cr3t-token-value")
@@ -134,6 +146,7 @@ BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
     "secret-read-scoped": lambda: (_plan(_r("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "dixi-ssm", role="r", policyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")), "ssm:GetParameter, ssm:GetParameters on every resource"),
     "lb-after-internet-gateway": lambda: (_vpc_with_lb(depends=False), "does not wait for the internet gateway"),
     "compute-after-role-policies": lambda: (_host_with_role(depends=False), "does not wait for RolePolicy dixi-role-policy"),
+    "event-bus-for-replicas": lambda: (_plan(_vm(_user_data(_backends(2)))), "runs backend with up to 2 replica(s) (/opt/dixi/docker-compose.yml: deploy.replicas 2), but its env has no EVENT_BUS_URL"),
 }  # fmt: skip
 
 # rule -> a plan like the bad one, fixed: the rule must say nothing.
@@ -150,6 +163,7 @@ GOOD: dict[str, Callable[[], RecordedPlan]] = {
     "compute-after-role-policies": lambda: _host_with_role(depends=True),
     "iam-policy": lambda: _plan(_r("aws:iam/rolePolicy:RolePolicy", "dixi-p", policy=_policy_doc("s3:GetObject", "arn:aws:s3:::b/*"))),
     "secret-read-scoped": lambda: _plan(_r("aws:iam/rolePolicy:RolePolicy", "dixi-p", policy=_policy_doc("ssm:GetParameter", "arn:aws:ssm:us-east-1:1:parameter/x"))),
+    "event-bus-for-replicas": lambda: _plan(_vm(_user_data(_backends(2, bus=True)))),
 }  # fmt: skip
 
 NEEDS_CLOUD_INIT = {"cloud-init-schema"}
@@ -230,3 +244,66 @@ def test_the_rules_never_call_a_clean_plan_clean_without_an_adapter(tmp_path: Pa
     unknown = _r("digitalocean:index/someNewBalancer:SomeNewLoadBalancer", "dixi-x")
     problems = RULES["checks-cover-entry-points"](_plan(unknown), ROOT)
     assert problems and problems[0].severity == "error"
+
+
+# --- event-bus-for-replicas ------------------------------------------------------------------------
+
+BUS = "event-bus-for-replicas"
+
+
+def _bus_problems(plan: RecordedPlan) -> list[tuple[str, str]]:
+    load_rules()
+    return [(p.severity, p.message) for p in RULES[BUS](plan, ROOT)]
+
+
+def test_the_default_aws_ec2_plan_runs_one_backend_replica_so_the_rule_looked_and_found_no_bus_needed(ec2_plan: Plan) -> None:
+    load_rules()
+    backends = [w for w in all_workloads(ec2_plan.recorded) if w.service == spec.BACKEND.name]
+    assert [(w.resource.type, w.max_replicas) for w in backends] == [(INSTANCE, 1)], "the rule read the host's compose file and found the one backend it runs"
+    assert {"OLLAMA_BASE_URL", "GESTURE_TOKEN"} <= backends[0].env and backends[0].unread_env == (), "its env was read, plain and from the secrets file"
+    assert RULES[BUS](ec2_plan.recorded, ROOT) == []
+
+
+def test_a_compose_backend_with_two_replicas_and_its_env_as_a_list_is_judged_by_that_list() -> None:
+    document = _backends(2)
+    backend = document["services"]["backend"]
+    backend["environment"] = [f"{k}={v}" for k, v in backend["environment"].items()]
+    assert [severity for severity, _ in _bus_problems(_plan(_vm(_user_data(document))))] == ["error"]
+    backend["environment"].append(f"{spec.EVENT_BUS.url_env}={spec.EVENT_BUS.url('valkey')}")
+    assert _bus_problems(_plan(_vm(_user_data(document)))) == []
+
+
+def test_two_hosts_with_one_backend_each_are_two_replicas_that_need_the_bus() -> None:
+    problems = _bus_problems(_plan(_vm(_user_data(_backends(1)), name="dixi-a"), _vm(_user_data(_backends(1)), name="dixi-b")))
+    assert [severity for severity, _ in problems] == ["error", "error"] and "2 in all, across 2 workloads" in problems[0][1]
+
+
+def test_a_vm_whose_user_data_has_no_readable_compose_file_could_not_be_judged() -> None:
+    problems = _bus_problems(_plan(_vm("#!/bin/bash\nset -e\ncurl -fsSL https://example.com/compose.yml | docker compose -f - up -d\n")))
+    assert [severity for severity, _ in problems] == ["warning"], "never clean without having looked, never an error without evidence"
+    assert "no workload adapter found backend" in problems[0][1] and "could not be judged" in problems[0][1]
+
+
+def test_a_container_service_no_workload_adapter_reads_yet_could_not_be_judged() -> None:
+    problems = _bus_problems(_plan(_r("aws:ecs/taskDefinition:TaskDefinition", "dixi-backend", family="dixi-backend", containerDefinitions="[]")))
+    assert [severity for severity, _ in problems] == ["warning"] and "TaskDefinition dixi-backend" in problems[0][1]
+
+
+def test_a_plan_that_runs_no_containers_has_nothing_for_the_rule_to_judge() -> None:
+    assert _bus_problems(_plan(_r(SG_RULE, "dixi-web", ipProtocol="tcp", fromPort=443, toPort=443, cidrIpv4="0.0.0.0/0"))) == []
+
+
+def test_a_launch_template_that_boots_the_backend_cannot_say_how_many_hosts_it_makes() -> None:
+    encoded = base64.b64encode(_user_data(_backends(1)).encode()).decode()
+    template = _r("aws:ec2/launchTemplate:LaunchTemplate", "dixi-lt", userData=encoded, metadataOptions={"httpTokens": "required"})
+    problems = _bus_problems(_plan(template))
+    assert [severity for severity, _ in problems] == ["warning"] and "how many replicas share its events could not be judged" in problems[0][1]
+
+
+def test_an_env_file_the_plan_does_not_hold_makes_the_rule_warn_instead_of_judging() -> None:
+    document = _backends(3)
+    document["services"]["backend"]["env_file"] = ["/etc/dixi/bus.env"]
+    problems = _bus_problems(_plan(_vm(_user_data(document))))
+    assert [severity for severity, _ in problems] == ["warning"] and "env_file /etc/dixi/bus.env" in problems[0][1]
+    written = cloudinit.render(compose.dump(document), cloudinit.boot_script([], []), files=[("/etc/dixi/bus.env", f"{spec.EVENT_BUS.url_env}=redis://bus:6379/0\n")])
+    assert _bus_problems(_plan(_vm(written))) == [], "an env file the user data writes is read"

@@ -14,14 +14,27 @@ import importlib.util
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
 
 from infra.checks import RULES, Problem, load_rules
-from infra.checks.adapters import JUDGED, OPENINGS, USER_DATA, all_openings, all_user_data, kind_of
+from infra.checks.adapters import (
+    JUDGED,
+    OPENINGS,
+    USER_DATA,
+    WORKLOADS,
+    Workload,
+    all_openings,
+    all_user_data,
+    all_workloads,
+    kind_of,
+)
+from infra.k8s import checks as k8s_checks
 from infra.plan.engine import record
 from infra.plan.model import RecordedPlan, Secret
+from infra.spec import BACKEND, EVENT_BUS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Importing pulumi_digitalocean and pulumi_gcp.compute warns about deprecated classes these tests never use.
@@ -356,6 +369,91 @@ def test_kubernetes_web_services_source_ranges_internal_balancers_and_private_po
     _assert_covered(plan)
 
 
+# --- Kubernetes workloads and the event bus ---------------------------------------------------------
+
+BUS = "event-bus-for-replicas"
+BUS_URL = {"name": EVENT_BUS.url_env, "value": EVENT_BUS.url("valkey", tls=True)}
+
+
+def _backend(replicas: int | None = 3, env: list[dict[str, object]] | None = None, env_from: list[dict[str, object]] | None = None, max_replicas: int | None = None, bus_secret: bool = False) -> Callable[[], None]:
+    """A program running the backend as a Deployment (one container, named by its label), with an HPA when `max_replicas`."""
+
+    def program() -> None:
+        from pulumi_kubernetes.apps.v1 import Deployment
+        from pulumi_kubernetes.autoscaling.v2 import HorizontalPodAutoscaler
+        from pulumi_kubernetes.core.v1 import Secret as K8sSecret
+
+        labels = {"app.kubernetes.io/name": "backend"}
+        container = {"name": "api", "image": "backend", "env": [{"name": "OLLAMA_BASE_URL", "value": "http://ollama:11434"}, *(env or [])], "envFrom": env_from or []}
+        spec: dict[str, object] = {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}
+        if replicas is not None:
+            spec["replicas"] = replicas
+        Deployment("backend", metadata={"name": "backend", "namespace": "dixi"}, spec=spec)
+        if max_replicas is not None:
+            HorizontalPodAutoscaler("backend", metadata={"name": "backend", "namespace": "dixi"}, spec={
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "backend"},
+                "minReplicas": 1, "maxReplicas": max_replicas,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+            })  # fmt: skip
+        if bus_secret:
+            K8sSecret("bus", metadata={"name": "bus", "namespace": "dixi"}, string_data={EVENT_BUS.url_env: pulumi.Output.secret("rediss://:pw@bus:6379/0")})
+
+    return program
+
+
+def _backends(plan: RecordedPlan) -> list[Workload]:
+    return [w for w in all_workloads(plan) if w.service == BACKEND.name]
+
+
+def test_a_kubernetes_deployment_with_three_backend_replicas_and_no_event_bus_url_is_an_error() -> None:
+    plan = recorded(_backend(replicas=3))
+    assert [(w.max_replicas, w.env) for w in _backends(plan)] == [(3, frozenset({"OLLAMA_BASE_URL"}))], "the app label names the service of the pod's one container"
+    problems = _run(BUS, plan)
+    assert [p.severity for p in problems] == ["error"] and "spec.replicas 3" in problems[0].message and EVENT_BUS.url_env in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"env": [BUS_URL]},
+        {"env": [{"name": EVENT_BUS.url_env, "valueFrom": {"secretKeyRef": {"name": "managed-redis", "key": "url"}}}]},
+        {"env_from": [{"secretRef": {"name": "bus"}}], "bus_secret": True},
+        {"env_from": [{"prefix": "EVENT_BUS_", "configMapRef": {"name": "absent"}}, {"secretRef": {"name": "bus"}}], "bus_secret": True},
+    ],
+    ids=["plain", "from-a-secret-key", "env-from-a-secret-in-the-plan", "beside-an-unread-config-map"],
+)
+def test_a_kubernetes_backend_given_the_event_bus_url_plainly_or_from_a_secret_is_clean(how: dict[str, Any]) -> None:
+    plan = recorded(_backend(replicas=3, **how))
+    backends = _backends(plan)
+    assert [w.max_replicas for w in backends] == [3] and EVENT_BUS.url_env in backends[0].env, "the rule looked at three replicas and found the URL"
+    assert _run(BUS, plan) == []
+
+
+def test_an_autoscaler_raising_a_one_replica_backend_deployment_to_three_is_an_error() -> None:
+    assert _run(BUS, recorded(_backend(replicas=1))) == [], "one replica keeps its in-process hub"
+    assert _run(BUS, recorded(_backend(replicas=None))) == [], "unset replicas mean one"
+    plan = recorded(_backend(replicas=1, max_replicas=3))
+    assert [w.max_replicas for w in _backends(plan)] == [3]
+    problems = _run(BUS, plan)
+    assert [p.severity for p in problems] == ["error"] and "HorizontalPodAutoscaler backend maxReplicas 3" in problems[0].message
+
+
+def test_env_from_a_secret_the_plan_does_not_hold_is_a_warning_not_a_clean_bill() -> None:
+    problems = _run(BUS, recorded(_backend(replicas=2, env_from=[{"secretRef": {"name": "made-by-hand"}}])))
+    assert [p.severity for p in problems] == ["warning"] and "envFrom secretRef 'made-by-hand' (not in this plan)" in problems[0].message
+
+
+def test_a_backend_that_no_workload_adapter_reads_could_not_be_judged() -> None:
+    def program() -> None:
+        from pulumi_kubernetes.apps.v1 import DaemonSet
+
+        labels = {"app": "backend"}
+        DaemonSet("backend", metadata={"name": "backend"}, spec={"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "backend", "image": "backend"}]}}})
+
+    problems = _run(BUS, recorded(program))
+    assert [p.severity for p in problems] == ["warning"] and "DaemonSet backend" in problems[0].message and "could not be judged" in problems[0].message
+
+
 # --- All four ---------------------------------------------------------------------------------------
 
 # Where each provider's SDK declares its type tokens: `@pulumi.type_token("...")` in the module's files.
@@ -376,7 +474,8 @@ def _sdk_directory(token: str) -> Path:
 
 def test_every_type_these_adapters_register_is_a_type_the_installed_sdks_declare() -> None:
     """A misspelt type token would never match a resource: its adapter would silently read nothing."""
-    registered = {t for t in (*OPENINGS, *USER_DATA, *JUDGED) if t.split(":")[0] in _SDK_PACKAGES and "gateway.networking.k8s.io" not in t}
+    read = (*OPENINGS, *USER_DATA, *JUDGED, *WORKLOADS, *k8s_checks.AUTOSCALERS, k8s_checks.CONFIG_MAP, k8s_checks.SECRET)
+    registered = {t for t in read if t.split(":")[0] in _SDK_PACKAGES and "gateway.networking.k8s.io" not in t}
     assert len(registered) > 40, "the four clouds' adapters should be registered by load_rules()"
     declared: dict[Path, set[str]] = {}
     unknown = []

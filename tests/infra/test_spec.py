@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from infra import spec
 
 
@@ -48,3 +50,26 @@ def test_the_spec_matches_what_each_image_exposes_and_runs_as() -> None:
         assert copied == set(service.named_contexts), f"{service.name}: the Dockerfile's named contexts and the spec's must agree"
         for path in service.named_contexts.values():
             assert (ROOT / path).is_dir(), path
+
+
+def test_the_backend_declares_the_event_bus_its_replicas_share_and_service_env_wires_it() -> None:
+    bus = spec.BACKEND.event_bus
+    assert bus is spec.EVENT_BUS and (bus.url_env, bus.password_env, bus.port) == ("EVENT_BUS_URL", "EVENT_BUS_PASSWORD", 6379)
+    assert [s.name for s in spec.SERVICES if s.event_bus] == ["backend"], "only the backend fans events out to WebSocket clients"
+    assert not spec.needs_event_bus(spec.BACKEND, 1) and spec.needs_event_bus(spec.BACKEND, 2), "one replica keeps its in-process hub"
+    assert spec.needs_event_bus(spec.BACKEND, spec.BACKEND.replicas), "the seed's three replicas need it"
+    assert not spec.needs_event_bus(spec.VISION, 5), "a service without a bus never needs one"
+    url = bus.url("bus.internal", tls=True)
+    env = spec.service_env(spec.BACKEND, lambda s: s.name, "m", event_bus_url=url)
+    assert env[bus.url_env] == url == "rediss://bus.internal:6379/0"
+    assert bus.url_env not in spec.service_env(spec.BACKEND, lambda s: s.name, "m"), "no bus URL, no bus: the in-process hub"
+    assert bus.password_env not in env and bus.password_env not in spec.SECRET_ENV, "the password is a secret the target injects, and only a bus with auth has one"
+
+
+def test_a_bus_url_is_refused_where_it_cannot_work_or_would_leak_a_password() -> None:
+    with pytest.raises(ValueError, match="takes no event bus URL"):
+        spec.service_env(spec.VISION, lambda s: s.name, "m", event_bus_url="redis://bus:6379/0")
+    with pytest.raises(ValueError, match="redis://host or rediss://host"):
+        spec.service_env(spec.BACKEND, lambda s: s.name, "m", event_bus_url="http://bus:6379")
+    with pytest.raises(ValueError, match="deliver it as the secret EVENT_BUS_PASSWORD"):
+        spec.service_env(spec.BACKEND, lambda s: s.name, "m", event_bus_url="redis://:hunter2@bus:6379/0")
