@@ -498,7 +498,10 @@ How to read them:
   subscription, so replica B's figures are the cross-replica path on its own.
   The ratio compares the p99 with the single-process p99 above, measured in
   the same run; the goal is within {BUS_P99_GOAL:.0f}x. Both replicas, Redis
-  and the clients share the same cores, which a deployment would not.
+  and the clients share the same cores, which a deployment would not. On a
+  2-core machine the p99 figures swing by 2x or more from run to run (the
+  one bench process parses 5,000 messages a second for its 50 clients), so
+  compare them within one run, and repeat it before drawing a conclusion.
 - "100 events/s" is the target: each POST leaves at its due time, up to 20
   in flight, so a slow answer does not lower the rate. The achieved rate is
   in the "events published" rows.
