@@ -52,6 +52,20 @@ def vision_client(tmp_path: Path) -> Iterator[TestClient]:
 BackendFactory = Callable[..., TestClient]
 
 
+def backend_settings(
+    ollama_server: ThreadedServer, vision_server: ThreadedServer, **overrides: Any
+) -> BackendSettings:
+    """A test backend's settings: the live double and vision, the test token, no caching or throttling."""
+    values: dict[str, Any] = {
+        "vision_service_url": vision_server.url,
+        "ollama_base_url": ollama_server.url,
+        "gesture_token": TOKEN,
+        "health_cache_seconds": 0,
+        "ai_auto_min_interval_seconds": 0,
+    }
+    return BackendSettings(**{**values, **overrides})
+
+
 @pytest.fixture
 def backend(
     ollama_server: ThreadedServer, vision_server: ThreadedServer
@@ -60,15 +74,8 @@ def backend(
     clients: list[TestClient] = []
 
     def make(**overrides: Any) -> TestClient:
-        values: dict[str, Any] = {
-            "vision_service_url": vision_server.url,
-            "ollama_base_url": ollama_server.url,
-            "gesture_token": TOKEN,
-            "health_cache_seconds": 0,
-            "ai_auto_min_interval_seconds": 0,
-        }
-        values.update(overrides)
-        client = TestClient(create_backend(BackendSettings(**values)))
+        settings = backend_settings(ollama_server, vision_server, **overrides)
+        client = TestClient(create_backend(settings))
         client.__enter__()
         clients.append(client)
         return client

@@ -29,7 +29,8 @@ from dixi_devtools.redis_server import RedisServer, find_binary
 from dixi_devtools.serve import ThreadedServer
 from websockets.sync.client import ClientConnection, connect
 
-from .conftest import ROOT, TOKEN
+from .conftest import ROOT, TOKEN, backend_settings
+from .test_ws_hub import FastSocket, StuckSocket
 
 pytestmark = pytest.mark.skipif(
     find_binary() is None, reason="redis-server or valkey-server is not installed (apt-get install redis-server)"
@@ -55,17 +56,9 @@ def replicas(
     started: list[ThreadedServer] = []
 
     def make(n: int = 2, **overrides: Any) -> list[ThreadedServer]:
-        values: dict[str, Any] = {
-            "vision_service_url": vision_server.url,
-            "ollama_base_url": ollama_server.url,
-            "gesture_token": TOKEN,
-            "health_cache_seconds": 0,
-            "ai_auto_min_interval_seconds": 0,
-            "event_bus_url": redis_server.url,
-            "event_bus_reconnect_max_seconds": 0.5,
-        }
-        values.update(overrides)
-        servers = [ThreadedServer(create_app(Settings(**values))).start() for _ in range(n)]
+        overrides = {"event_bus_url": redis_server.url, "event_bus_reconnect_max_seconds": 0.5, **overrides}
+        settings = backend_settings(ollama_server, vision_server, **overrides)
+        servers = [ThreadedServer(create_app(settings)).start() for _ in range(n)]
         started.extend(servers)
         for server in servers:
             wait_for_bus(server, "up")
@@ -262,15 +255,9 @@ def test_a_bus_password_from_its_own_setting_works_and_a_wrong_one_is_reported_n
 ) -> None:
     with RedisServer(password="s3cret-bus") as server:
         url = server.url.replace(":s3cret-bus@", "")
-        common = {
-            "event_bus_url": url,
-            "health_cache_seconds": 0,
-            "vision_service_url": vision_server.url,
-            "ollama_base_url": ollama_server.url,
-            "event_bus_reconnect_max_seconds": 0.5,
-        }
-        good = Settings(**common, event_bus_password="s3cret-bus")
-        wrong = Settings(**common, event_bus_password="nope")
+        common = {"event_bus_url": url, "event_bus_reconnect_max_seconds": 0.5}
+        good = backend_settings(ollama_server, vision_server, **common, event_bus_password="s3cret-bus")
+        wrong = backend_settings(ollama_server, vision_server, **common, event_bus_password="nope")
         with ThreadedServer(create_app(good)) as ok, ThreadedServer(create_app(wrong)) as refused:
             wait_for_bus(ok, "up")
             body = wait_for_bus(refused, "down")
@@ -320,23 +307,6 @@ def test_the_backend_process_refuses_a_bad_bus_url_with_one_line_and_no_tracebac
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr, result.stderr
     assert "EVENT_BUS_URL must start with redis:// or rediss://" in result.stderr, result.stderr
-
-
-class FastSocket:
-    def __init__(self) -> None:
-        self.received: list[str] = []
-        self.closed: int | None = None
-
-    async def send_text(self, data: str) -> None:
-        self.received.append(data)
-
-    async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        self.closed = code
-
-
-class StuckSocket(FastSocket):
-    async def send_text(self, data: str) -> None:
-        await asyncio.Event().wait()
 
 
 def test_a_stuck_client_on_the_receiving_replica_is_dropped_without_delaying_the_others(
@@ -431,17 +401,12 @@ def test_a_tls_bus_signed_by_a_private_ca_works_with_its_ca_file(
 ) -> None:
     """rediss:// with EVENT_BUS_CA_FILE, as Memorystore needs; without the CA the bus stays down."""
     with RedisServer(tls=True) as server:
-        common = {
-            "event_bus_url": server.url,
-            "health_cache_seconds": 0,
-            "vision_service_url": vision_server.url,
-            "ollama_base_url": ollama_server.url,
-            "event_bus_reconnect_max_seconds": 0.5,
-        }
+        common = {"event_bus_url": server.url, "event_bus_reconnect_max_seconds": 0.5}
         assert server.url.startswith("rediss://"), server.url
+        trusting = backend_settings(ollama_server, vision_server, **common, event_bus_ca_file=server.ca_file)
         with (
-            ThreadedServer(create_app(Settings(**common, event_bus_ca_file=server.ca_file))) as trusted,
-            ThreadedServer(create_app(Settings(**common))) as untrusted,
+            ThreadedServer(create_app(trusting)) as trusted,
+            ThreadedServer(create_app(backend_settings(ollama_server, vision_server, **common))) as untrusted,
         ):
             wait_for_bus(trusted, "up")
             body = wait_for_bus(untrusted, "down")
