@@ -76,11 +76,23 @@ class RedisServer:
         def openssl(*args: str) -> None:
             subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
 
+        # The extensions Python 3.13's default context insists on
+        # (ssl.VERIFY_X509_STRICT): a critical CA constraint, key usages, and
+        # an authority key id on the server's certificate.
         openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=dixi test CA",
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign",
                 "-keyout", "ca.key", "-out", "ca.pem")
         openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
                 "-keyout", "server.key", "-out", "server.csr")
-        (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+        (d / "san.ext").write_text(
+            "subjectAltName=IP:127.0.0.1\n"
+            "basicConstraints=critical,CA:FALSE\n"
+            "keyUsage=critical,digitalSignature,keyEncipherment\n"
+            "extendedKeyUsage=serverAuth\n"
+            "authorityKeyIdentifier=keyid\n"
+            "subjectKeyIdentifier=hash\n"
+        )
         openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
                 "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
 
