@@ -64,11 +64,12 @@ plan: setup
 plan-all: setup
 	$(BIN)/dixi plan --all
 
-## lint: ruff, mypy, and the app's pins in pyproject.toml equal to its requirements files
+## lint: ruff, mypy, the app's pins in pyproject.toml equal to its requirements files, zizmor (offline) on the workflows
 lint: setup
 	$(BIN)/ruff check infra stacks app tests scripts __main__.py
 	$(BIN)/mypy infra stacks scripts/app-requirements.py $(wildcard app/common/dixi_common app/backend/dixi_backend app/vision/dixi_vision app/dixi_devtools app/bench.py)
 	$(BIN)/python scripts/app-requirements.py
+	$(BIN)/zizmor --offline --persona=auditor .github/workflows/
 
 ## test: every test, with the validators installed
 test: setup system-deps lint
