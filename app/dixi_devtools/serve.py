@@ -1,4 +1,8 @@
-"""Run an ASGI app with uvicorn in a background thread on a loopback port."""
+"""Run an ASGI app with uvicorn in a background thread on a loopback port.
+
+The server runs with the services' own limits (dixi_common.server.limits):
+what a test attacks is what runs. Keyword arguments override them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+from dixi_common.server import limits
 
 
 def free_port() -> int:
@@ -27,7 +32,7 @@ class ThreadedServer:
     def __init__(self, app: Any, port: int = 0, **config: Any) -> None:
         self.app = app
         self.port = port
-        self.config = config
+        self.config = {**limits(), **config}
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 

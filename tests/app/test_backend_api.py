@@ -176,6 +176,8 @@ def test_an_over_long_or_empty_prompt_is_422(backend: BackendFactory) -> None:
     assert empty.status_code == 422, empty.text
     shorter = backend(max_prompt_chars=10).post("/api/ai/query", json={"prompt": "x" * 11})
     assert shorter.status_code == 422 and "limit is 10" in shorter.json()["error"], shorter.text
+    longer = backend(max_prompt_chars=3000).post("/api/ai/query", json={"prompt": "x" * 2500})
+    assert longer.status_code == 200, f"MAX_PROMPT_CHARS is the one limit; raising it must work: {longer.text}"
 
 
 def test_a_trigger_gesture_starts_an_ai_answer_at_most_once_per_interval(
@@ -217,6 +219,29 @@ def test_vision_errors_pass_through_and_vision_down_is_503(backend: BackendFacto
     assert down.status_code == 503 and "vision is unreachable" in down.json()["error"], down.text
 
 
+def test_a_busy_vision_is_passed_on_as_503_with_its_retry_after(backend: BackendFactory) -> None:
+    """Vision answers 503 + Retry-After when a frame waited past its queue deadline; that is not a broken vision (502)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def busy(_: Request) -> JSONResponse:
+        return JSONResponse({"error": "busy"}, status_code=503, headers={"Retry-After": "1"})
+
+    async def broken(_: Request) -> JSONResponse:
+        return JSONResponse(["not", "an", "object"], status_code=500)
+
+    stub = Starlette(routes=[Route("/api/frames", busy, methods=["POST"]), Route("/broken/api/frames", broken, methods=["POST"])])
+    with ThreadedServer(stub) as vision:
+        frame = {"content": encode(draw_hand(1)), "headers": {"content-type": "image/jpeg"}}
+        answer = backend(vision_service_url=vision.url).post("/api/frames", **frame)
+        assert answer.status_code == 503 and answer.headers.get("retry-after") == "1", answer.text
+        assert answer.json() == {"error": "busy"}, answer.text
+        answer = backend(vision_service_url=vision.url + "/broken").post("/api/frames", **frame)
+        assert answer.status_code == 502, answer.text
+
+
 def test_an_oversized_frame_is_413_at_the_backend(backend: BackendFactory) -> None:
     response = backend(max_frame_bytes=1000).post(
         "/api/frames", content=b"\xff" * 5000, headers={"content-type": "image/jpeg"}
@@ -228,8 +253,12 @@ def test_metrics_expose_gestures_queries_and_clients(backend: BackendFactory) ->
     client = backend(ai_gesture_prompts={})
     client.post("/api/gestures", json=PEACE, headers=AUTH)
     client.post("/api/ai/query", json={"prompt": "hi"})
+    client.post("/api/gestures", json={**PEACE, "source": "camera"}, headers=AUTH)
     text = client.get("/metrics").text
-    assert 'dixi_gesture_events_total{gesture="peace",source="test"} 1.0' in text, text
+    assert 'dixi_gesture_events_total{gesture="peace",source="camera"} 1.0' in text, text
+    assert 'dixi_gesture_events_total{gesture="peace",source="other"} 1.0' in text, (
+        "a source the backend does not know must be counted as other, not as a label of its own"
+    )
     assert 'dixi_ai_queries_total{outcome="ok",trigger="query"} 1.0' in text, text
     assert "dixi_ws_clients 0.0" in text, text
 

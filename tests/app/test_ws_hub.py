@@ -1,10 +1,16 @@
-"""The fan-out hub: a slow client is dropped, the others are never delayed."""
+"""The fan-out hub: a slow client is dropped, the others are never delayed; the limits count every connection."""
 
 from __future__ import annotations
 
 import asyncio
 
-from dixi_backend.hub import SLOW_CLIENT_CLOSE_CODE, Hub
+from dixi_backend.hub import (
+    ADDRESS_FULL_REASON,
+    FULL_REASON,
+    SLOW_CLIENT_CLOSE_CODE,
+    Hub,
+    address_key,
+)
 
 
 class FastSocket:
@@ -74,3 +80,40 @@ def test_a_dropped_clients_queue_is_freed() -> None:
         return client.queue.qsize()
 
     assert asyncio.run(scenario()) == 0, "the events queued for a dropped client were kept"
+
+
+def test_a_dropped_client_counts_toward_the_cap_until_its_handler_removes_it() -> None:
+    async def scenario() -> tuple[str | None, str | None, int]:
+        hub = Hub(queue_size=1, max_clients=2)
+        hub.add(FastSocket(), "198.51.100.1")
+        stuck = hub.add(StuckSocket(), "198.51.100.2")
+        for n in range(4):
+            hub.publish({"n": n})
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+        assert stuck.dropped and stuck.gone.is_set(), "the stuck client was not dropped"
+        while_closing = hub.refusal("203.0.113.9")
+        await hub.remove(stuck)
+        return while_closing, hub.refusal("203.0.113.9"), hub.client_count
+
+    while_closing, after, receivers = asyncio.run(scenario())
+    assert while_closing == FULL_REASON, "a dropped client's socket still counts until its handler returns"
+    assert after is None, "the slot must be free once the handler has returned"
+    assert receivers == 1
+
+
+def test_one_address_gets_at_most_its_share_of_connections() -> None:
+    async def scenario() -> list[str | None]:
+        hub = Hub(max_clients=10, max_per_address=2)
+        for _ in range(2):
+            hub.add(FastSocket(), address_key("203.0.113.7"))
+        return [hub.refusal(address_key("203.0.113.7")), hub.refusal(address_key("198.51.100.1"))]
+
+    assert asyncio.run(scenario()) == [ADDRESS_FULL_REASON, None]
+
+
+def test_an_ipv6_client_is_counted_by_its_slash_64() -> None:
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::2") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:192.0.2.1") == "192.0.2.1", "an IPv4-mapped address is its IPv4 address"
+    assert address_key(None) == "unknown" and address_key("testclient") == "testclient"

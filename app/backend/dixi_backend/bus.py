@@ -20,7 +20,8 @@ clients; what it accepts meanwhile is not queued for later (a gesture is
 stale within a second) but counted as not published. The subscription is
 retried with exponential backoff and jitter, capped by
 `EVENT_BUS_RECONNECT_MAX_SECONDS`. Each change of state is logged once,
-exported as `dixi_event_bus_up`, and shown in `/api/health/ready`'s body.
+exported as `dixi_event_bus_up`, and shown in `/api/health/ready`'s body
+(without the server's address, which only the log has).
 
 Messages on the channel are an envelope `{"v": 1, "origin": <replica>,
 "event": {...}}`. Anything else (not JSON, another version, an event the
@@ -310,9 +311,11 @@ class EventBus:
 
     def _set(self, state: BusState, detail: str | None) -> None:
         previous = self.status
-        if previous.state is state and previous.detail == detail:
+        public = self._without_address(detail)
+        if previous.state is state and previous.detail == public:
             return
-        self.status = BusStatus(state=state, detail=detail)
+        # The status is in /api/health/ready's public body; the log keeps the address.
+        self.status = BusStatus(state=state, detail=public)
         self.metrics.bus_up.set(1 if state is BusState.UP else 0)
         if state is BusState.UP:
             if previous.state is BusState.DOWN:
@@ -327,6 +330,14 @@ class EventBus:
                 "event bus down: delivering to this replica's clients only, reconnecting",
                 extra={"bus": self.config.where, "error": detail},
             )
+
+    def _without_address(self, detail: str | None) -> str | None:
+        parts = urlsplit(self.config.url)
+        if detail is None or not parts.hostname:
+            return detail
+        if parts.port:
+            detail = detail.replace(f"{parts.hostname}:{parts.port}", "the bus")
+        return detail.replace(parts.hostname, "the bus")
 
     async def aclose(self) -> None:
         for task in self._tasks:

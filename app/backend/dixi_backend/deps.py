@@ -1,138 +1,104 @@
-"""Clients for vision and Ollama, and the cached readiness check."""
+"""The routes' typed dependencies.
+
+Each takes an HTTPConnection, so the same dependency serves HTTP routes and
+/ws alike: one way to reach the services, which the lifespan yields as state
+(`Services`, built once per app). A route asks for the narrowest one it needs.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import urlsplit
 
-import httpx
-import ollama
+from fastapi import Depends, HTTPException, WebSocketException
+from starlette.requests import HTTPConnection
+from starlette.status import WS_1008_POLICY_VIOLATION
 
-
-class DependencyDown(Exception):
-    """A dependency did not answer; the message says which and why."""
-
-    def __init__(self, dependency: str, message: str) -> None:
-        super().__init__(message)
-        self.dependency = dependency
-        self.message = message
+from .ai import Answers
+from .clients import VisionClient
+from .hub import Hub, address_key
+from .metrics import Metrics
+from .services import Services
+from .settings import Settings
 
 
-@dataclass
-class CachedCheck:
-    """Runs `check` at most once per `ttl` seconds; concurrent callers share one run."""
-
-    check: Callable[[], Awaitable[None]]
-    ttl: float
-    _at: float = field(default=-1e18, init=False)
-    _error: str | None = field(default=None, init=False)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
-
-    async def __call__(self) -> str | None:
-        if time.monotonic() - self._at < self.ttl:
-            return self._error
-        async with self._lock:
-            if time.monotonic() - self._at < self.ttl:
-                return self._error
-            try:
-                await self.check()
-                self._error = None
-            except DependencyDown as exc:
-                self._error = exc.message
-            self._at = time.monotonic()
-            return self._error
+def get_services(conn: HTTPConnection) -> Services:
+    services: Services = conn.state.services
+    return services
 
 
-def model_names(listing: ollama.ListResponse) -> set[str]:
-    names: set[str] = set()
-    for entry in listing.models:
-        if entry.model:
-            names.add(entry.model)
-            if entry.model.endswith(":latest"):
-                names.add(entry.model.removesuffix(":latest"))
-    return names
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-class OllamaGateway:
-    """The official `ollama` client, with errors turned into DependencyDown."""
-
-    def __init__(self, base_url: str, model: str, timeout: float, first_chunk_timeout: float):
-        self.base_url = base_url
-        self.model = model
-        self.first_chunk_timeout = first_chunk_timeout
-        self.client = ollama.AsyncClient(
-            host=base_url,
-            timeout=httpx.Timeout(first_chunk_timeout, connect=timeout),
-        )
-        self._check_timeout = timeout
-
-    async def check(self) -> None:
-        try:
-            listing = await asyncio.wait_for(self.client.list(), self._check_timeout)
-        except (ConnectionError, httpx.HTTPError, TimeoutError) as exc:
-            raise DependencyDown(
-                "ollama", f"Ollama is unreachable at {self.base_url}: {exc}"
-            ) from exc
-        except ollama.ResponseError as exc:
-            raise DependencyDown("ollama", f"Ollama answered an error: {exc.error}") from exc
-        if self.model not in model_names(listing):
-            raise DependencyDown(
-                "ollama", f"Ollama at {self.base_url} does not have the model {self.model!r}"
-            )
-
-    async def stream(self, system: str, prompt: str) -> AsyncIterator[str]:
-        """Answer chunks; raises DependencyDown if Ollama cannot answer."""
-        try:
-            parts = await self.client.chat(
-                model=self.model,
-                messages=[
-                    {"role": "system", "content": system},
-                    {"role": "user", "content": prompt},
-                ],
-                stream=True,
-            )
-            async for part in parts:
-                text = part.message.content or ""
-                if text:
-                    yield text
-        except (ConnectionError, httpx.HTTPError, TimeoutError) as exc:
-            raise DependencyDown(
-                "ollama", f"Ollama is unreachable at {self.base_url}: {exc}"
-            ) from exc
-        except ollama.ResponseError as exc:
-            if exc.status_code == 404:
-                raise DependencyDown(
-                    "ollama", f"Ollama does not have the model {self.model!r}"
-                ) from exc
-            raise DependencyDown("ollama", f"Ollama answered an error: {exc.error}") from exc
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
 
 
-class VisionClient:
-    def __init__(self, base_url: str, timeout: float) -> None:
-        self.base_url = base_url
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+def get_hub(services: ServicesDep) -> Hub:
+    return services.hub
 
-    async def check(self) -> None:
-        try:
-            response = await self.client.get("/health")
-        except httpx.HTTPError as exc:
-            raise DependencyDown(
-                "vision", f"vision is unreachable at {self.base_url}: {exc!r}"
-            ) from exc
-        if response.status_code != 200:
-            raise DependencyDown("vision", f"vision /health answered {response.status_code}")
 
-    async def frame(self, data: bytes, content_type: str) -> httpx.Response:
-        try:
-            return await self.client.post(
-                "/api/frames", content=data, headers={"content-type": content_type}
-            )
-        except httpx.HTTPError as exc:
-            raise DependencyDown(
-                "vision", f"vision is unreachable at {self.base_url}: {exc!r}"
-            ) from exc
+def get_answers(services: ServicesDep) -> Answers:
+    return services.ai
 
-    async def aclose(self) -> None:
-        await self.client.aclose()
+
+def get_vision(services: ServicesDep) -> VisionClient:
+    return services.vision
+
+
+def get_metrics(services: ServicesDep) -> Metrics:
+    return services.metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+HubDep = Annotated[Hub, Depends(get_hub)]
+AnswersDep = Annotated[Answers, Depends(get_answers)]
+VisionDep = Annotated[VisionClient, Depends(get_vision)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The client's address as per-address limits count it.
+
+    uvicorn's proxy_headers has already put the client named by a trusted
+    proxy's X-Forwarded-For into the scope (FORWARDED_ALLOW_IPS).
+    """
+    return address_key(conn.client.host if conn.client else None)
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
+
+
+def same_origin(conn: HTTPConnection, settings: SettingsDep, metrics: MetricsDep) -> None:
+    """Refuses a browser whose page is on another site (cross-site WebSocket hijacking).
+
+    A browser always sends Origin; other clients need not, and pass. The
+    origin's host must be the one the request was made to (Host, or
+    X-Forwarded-Host from a proxy that rewrote Host), or the origin one of
+    WS_ALLOWED_ORIGINS. Ports are not compared: nginx forwards `Host: $host`,
+    which has none. A page cannot set Host or X-Forwarded-Host on a
+    WebSocket, so neither helps a foreign page.
+    """
+    origin = conn.headers.get("origin")
+    if origin is None or origin.rstrip("/") in {o.rstrip("/") for o in settings.ws_allowed_origins}:
+        return
+    origin_host = _hostname(origin)
+    served = {
+        _hostname(f"//{value.strip()}")
+        for header in ("host", "x-forwarded-host")
+        for value in conn.headers.get(header, "").split(",")
+        if value.strip()
+    }
+    if origin_host is not None and origin_host in served:
+        return
+    metrics.ws_refused.labels(reason="origin").inc()
+    if conn.scope["type"] == "websocket":
+        raise WebSocketException(WS_1008_POLICY_VIOLATION, "cross-origin WebSocket refused")
+    raise HTTPException(403, "cross-origin request refused")
+
+
+def _hostname(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from dixi_common.models import HandPosition
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .models import Gesture, HandPosition
+from .models import Gesture
 
 # An answer's text is whatever the model says; this bounds one event, far
-# above a real answer (Ollama's default num_predict is 128 tokens).
+# above a real answer (AI_MAX_TOKENS is at most 4096 tokens).
 MAX_TEXT = 64 * 1024
 _ID = Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")
 

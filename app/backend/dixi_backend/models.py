@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from dixi_common.models import HandPosition
 from pydantic import BaseModel, ConfigDict, Field
 
 Gesture = Literal["fist", "point", "peace", "three", "four", "open_palm"]
-
-
-class HandPosition(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    x: float = Field(ge=0, le=1)
-    y: float = Field(ge=0, le=1)
 
 
 class GestureEvent(BaseModel):
@@ -32,11 +27,8 @@ class Accepted(BaseModel):
 
 class AiQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt: str = Field(min_length=1, max_length=2000)
-
-
-class ErrorBody(BaseModel):
-    error: str
+    # Its length limit is MAX_PROMPT_CHARS, checked by the route: one limit, a setting.
+    prompt: str = Field(min_length=1, description="At most MAX_PROMPT_CHARS (2000) characters")
 
 
 class Live(BaseModel):

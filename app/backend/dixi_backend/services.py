@@ -1,17 +1,16 @@
-"""Everything the routes share, built once per app from the settings."""
+"""Everything the routes share, built once per app from the settings (the lifespan's state)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .ai import AUTOMATIC, Answers, Busy
 from .bus import BusState, BusStatus, EventBus
-from .deps import CachedCheck, DependencyDown, OllamaGateway, VisionClient
+from .clients import CachedCheck, OllamaGateway, VisionClient
 from .hub import Hub
 from .metrics import Metrics
 from .models import GestureEvent
@@ -28,10 +27,12 @@ class Services:
     vision: VisionClient
     ollama: OllamaGateway
     checks: dict[str, CachedCheck]
-    ai_slots: asyncio.Semaphore
+    ai: Answers = field(init=False)
     bus: EventBus | None = None
     _last_auto_ai: float = field(default=-1e18, init=False)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
+        self.ai = Answers(self.ollama, self.settings, self.metrics, self.publish)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -41,6 +42,7 @@ class Services:
         hub = Hub(
             queue_size=settings.ws_queue_size,
             max_clients=settings.ws_max_clients,
+            max_per_address=settings.ws_max_clients_per_address,
             on_change=metrics.ws_clients.set,
             on_drop=metrics.ws_dropped.inc,
         )
@@ -63,7 +65,6 @@ class Services:
             vision=vision,
             ollama=gateway,
             checks=checks,
-            ai_slots=asyncio.Semaphore(settings.max_concurrent_ai),
             bus=bus,
         )
 
@@ -94,7 +95,7 @@ class Services:
         The answer runs here, on the replica that accepted the gesture; the
         others only relay its events.
         """
-        self.metrics.gestures.labels(gesture=event.gesture, source=event.source).inc()
+        self.metrics.gesture(event.gesture, event.source)
         payload = event.model_dump()
         payload["timestamp"] = payload["timestamp"] or time.time()
         self.publish({"type": "gesture", **payload})
@@ -106,8 +107,9 @@ class Services:
         interval = self.settings.ai_auto_min_interval_seconds
         if prompt is None:
             return False
-        if now - self._last_auto_ai < interval or self.ai_slots.locked():
-            outcome = "busy" if self.ai_slots.locked() else "rate_limited"
+        busy = not self.ai.slots.available(AUTOMATIC)
+        if now - self._last_auto_ai < interval or busy:
+            outcome = "busy" if busy else "rate_limited"
             self.metrics.ai_queries.labels(trigger="gesture", outcome=outcome).inc()
             return False
         # With several replicas the interval holds for all of them together: a
@@ -116,69 +118,17 @@ class Services:
         if self.bus and await self.bus.claim("auto-ai", interval) is False:
             self.metrics.ai_queries.labels(trigger="gesture", outcome="rate_limited").inc()
             return False
-        if self.ai_slots.locked():  # taken while we waited for the lease
+        try:
+            # Taken while we waited for the lease?
+            self.ai.start(prompt, f"gesture:{gesture}", AUTOMATIC, listen=False)
+        except Busy:
             self.metrics.ai_queries.labels(trigger="gesture", outcome="busy").inc()
             return False
         self._last_auto_ai = now
-        task = asyncio.create_task(self._auto_ai(gesture, prompt))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
         return True
 
-    async def _auto_ai(self, gesture: str, prompt: str) -> None:
-        async with self.ai_slots:
-            try:
-                async for _ in self.answer(prompt, trigger=f"gesture:{gesture}"):
-                    pass
-            except DependencyDown:
-                pass  # already published as ai_error and logged
-
-    async def answer(self, prompt: str, trigger: str) -> AsyncIterator[dict[str, Any]]:
-        """Streams one answer; every event also goes to /ws. The caller holds an AI slot.
-
-        DependencyDown raised before the first chunk means nothing was sent yet.
-        """
-        query_id = uuid.uuid4().hex[:12]
-        kind = "query" if trigger == "query" else "gesture"
-        started = time.perf_counter()
-        chunks = self.ollama.stream(self.settings.ai_system_prompt, prompt)
-        try:
-            first = await anext(chunks, None)
-        except DependencyDown as exc:
-            self.metrics.ai_queries.labels(trigger=kind, outcome="unavailable").inc()
-            log.warning("AI answer failed", extra={"error": exc.message, "trigger": trigger})
-            self.publish({"type": "ai_error", "id": query_id, "error": exc.message})
-            raise
-        self.metrics.ai_first_chunk.observe(time.perf_counter() - started)
-        start = {"type": "ai_start", "id": query_id, "trigger": trigger, "prompt": prompt}
-        self.publish(start)
-        yield start
-        text_parts: list[str] = []
-        try:
-            if first is not None:
-                text_parts.append(first)
-                event = {"type": "ai_chunk", "id": query_id, "text": first}
-                self.publish(event)
-                yield event
-            async for text in chunks:
-                text_parts.append(text)
-                event = {"type": "ai_chunk", "id": query_id, "text": text}
-                self.publish(event)
-                yield event
-        except DependencyDown as exc:
-            self.metrics.ai_queries.labels(trigger=kind, outcome="interrupted").inc()
-            error = {"type": "ai_error", "id": query_id, "error": exc.message}
-            self.publish(error)
-            yield error
-            return
-        self.metrics.ai_queries.labels(trigger=kind, outcome="ok").inc()
-        done = {"type": "ai_done", "id": query_id, "text": "".join(text_parts)}
-        self.publish(done)
-        yield done
-
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        await self.ai.aclose()
         if self.bus:
             await self.bus.aclose()
         await self.hub.close_all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dixi_common import logs
+from dixi_common.server import PRIVATE_NETWORKS
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -11,12 +13,21 @@ from .bus import BusConfig, BusConfigError
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
+    host: str = "0.0.0.0"
+    port: int = Field(default=3001, ge=0, le=65535)
+    # Peers whose X-Forwarded-For names the client (nginx, load balancers):
+    # per-address limits count that client. uvicorn's own variable name.
+    forwarded_allow_ips: str = PRIVATE_NETWORKS
+
     vision_service_url: str = "http://vision:5000"
     ollama_base_url: str = "http://ollama:11434"
     ollama_model: str = "llama3.2"
     gesture_token: SecretStr | None = None
     log_level: str = "INFO"
+    # An extra copy of the log in a file that rotates; stdout is the main sink.
     log_file: str | None = None
+    log_file_max_bytes: int = Field(default=logs.DEFAULT_FILE_MAX_BYTES, ge=4096)
+    log_file_backups: int = Field(default=logs.DEFAULT_FILE_BACKUPS, ge=1, le=20)
 
     # Dependency checks behind /api/health/ready are cached this long.
     health_cache_seconds: float = Field(default=3.0, ge=0)
@@ -25,9 +36,20 @@ class Settings(BaseSettings):
     # WebSocket fan-out: per-client queue bound and client cap bound memory.
     ws_queue_size: int = Field(default=256, gt=0)
     ws_max_clients: int = Field(default=1000, gt=0)
+    # One address (an IPv6 /64) cannot take every slot.
+    ws_max_clients_per_address: int = Field(default=100, gt=0)
+    # Browser origins /ws accepts besides the page's own (scheme://host[:port]).
+    ws_allowed_origins: list[str] = []
 
-    max_prompt_chars: int = Field(default=2000, gt=0)
+    # The one prompt limit (the 64 KiB body limit bounds what is parsed).
+    max_prompt_chars: int = Field(default=2000, gt=0, le=8000)
     max_concurrent_ai: int = Field(default=4, gt=0)
+    # AI slots one client address may hold at once (429 beyond).
+    ai_max_per_address: int = Field(default=1, gt=0)
+    # Every answer is bounded: in tokens (Ollama's num_predict; the stream is
+    # also cut after as many chunks) and in wall time, first chunk included.
+    ai_max_tokens: int = Field(default=256, gt=0, le=4096)
+    ai_answer_timeout_seconds: float = Field(default=180.0, gt=0)
     ai_first_chunk_timeout_seconds: float = Field(default=120.0, gt=0)
     ai_system_prompt: str = (
         "You are Dixi, the voice of an interactive projection. Answer briefly and kindly."

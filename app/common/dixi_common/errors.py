@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -34,6 +34,15 @@ def validation_details(errors: Any) -> list[dict[str, Any]]:
             }
         )
     return details
+
+
+def bad_setting(service: str, exc: ValidationError) -> str:
+    """A settings error as the one line a service prints before it exits: the env name and what is wrong."""
+    first = exc.errors()[0] if exc.errors() else None
+    if first is None:
+        return f"dixi {service}: bad setting"
+    name = ".".join(str(p) for p in first["loc"]).upper()
+    return f"dixi {service}: bad setting: {name}: {_text(first['msg'])}"
 
 
 def _text(value: object) -> str:

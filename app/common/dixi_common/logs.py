@@ -1,9 +1,16 @@
-"""JSON log lines on stdout, one object per line."""
+"""JSON log lines on stdout, one object per line, and optionally in a file that rotates.
+
+stdout is the main sink: every target collects it. The optional file
+(`extra_file`) rotates at `max_bytes` and keeps `backups` old files, so its
+disk use is bounded by (backups + 1) x max_bytes whatever clients make the
+service log (it once grew by a 3.6 KB traceback per bad request).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import sys
 import time
 from typing import Any
@@ -33,10 +40,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure(service: str, level: str, extra_file: str | None = None) -> None:
+DEFAULT_FILE_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_FILE_BACKUPS = 3
+
+
+def configure(
+    service: str,
+    level: str,
+    extra_file: str | None = None,
+    *,
+    max_bytes: int = DEFAULT_FILE_MAX_BYTES,
+    backups: int = DEFAULT_FILE_BACKUPS,
+) -> None:
+    if extra_file and (max_bytes <= 0 or backups <= 0):
+        # RotatingFileHandler never rotates with either at 0.
+        raise ValueError("a log file needs max_bytes > 0 and backups > 0 to rotate")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
     if extra_file:
-        handlers.append(logging.FileHandler(extra_file))
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                extra_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+            )
+        )
     formatter = JsonFormatter(service)
     for handler in handlers:
         handler.setFormatter(formatter)

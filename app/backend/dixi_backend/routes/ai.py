@@ -6,10 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
-from ..deps import DependencyDown
+from ..ai import Answer, Busy
+from ..deps import AnswersDep, ClientAddress, SettingsDep
 from ..models import AiQuery
-from .common import ServicesDep, errors
+from .common import errors
 
 router = APIRouter(prefix="/api/ai", tags=["ai"])
 
@@ -28,34 +30,51 @@ NDJSON = "application/x-ndjson"
     response_class=StreamingResponse,
     summary="Ask the AI; the answer streams back and to /ws",
 )
-async def query(body: AiQuery, services: ServicesDep) -> StreamingResponse:
-    limit = services.settings.max_prompt_chars
+async def query(
+    body: AiQuery, answers: AnswersDep, settings: SettingsDep, client: ClientAddress
+) -> StreamingResponse:
+    limit = settings.max_prompt_chars
     if len(body.prompt) > limit:
         raise HTTPException(422, f"prompt is {len(body.prompt)} characters; the limit is {limit}")
-    if services.ai_slots.locked():
-        raise HTTPException(429, "too many AI queries in flight; try again shortly")
-    await services.ai_slots.acquire()
-    events = services.answer(body.prompt, trigger="query")
+    try:
+        answer = answers.start(body.prompt, "query", client)
+    except Busy as exc:
+        raise HTTPException(429, str(exc)) from None
     try:
         # Wait for the first chunk before answering so that an Ollama outage
         # is a clean 503 rather than a 200 with a broken stream.
-        first = await anext(events)
-    except DependencyDown as exc:
-        services.ai_slots.release()
-        raise HTTPException(503, exc.message) from None
+        first = await answer.first()
     except BaseException:
-        services.ai_slots.release()
+        answer.cancel()
         raise
+    if first["type"] == "ai_error":
+        raise HTTPException(503, first["error"])
+    return AnswerStream(answer, first)
 
-    async def lines() -> AsyncIterator[bytes]:
+
+class AnswerStream(StreamingResponse):
+    """An answer's events as NDJSON lines.
+
+    However the response ends (the answer finished, or the asker went away
+    mid-stream), the answer is cancelled if it is still running, which ends
+    it on /ws with ai_error rather than leaving viewers half an answer.
+    """
+
+    def __init__(self, answer: Answer, first: dict[str, Any]) -> None:
+        super().__init__(_lines(answer, first), media_type=NDJSON)
+        self.answer = answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            yield _line(first)
-            async for event in events:
-                yield _line(event)
+            await super().__call__(scope, receive, send)
         finally:
-            services.ai_slots.release()
+            self.answer.cancel()
 
-    return StreamingResponse(lines(), media_type=NDJSON)
+
+async def _lines(answer: Answer, first: dict[str, Any]) -> AsyncIterator[bytes]:
+    yield _line(first)
+    async for event in answer:
+        yield _line(event)
 
 
 def _line(event: dict[str, Any]) -> bytes:

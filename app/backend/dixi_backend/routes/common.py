@@ -1,20 +1,12 @@
+"""What every router's OpenAPI description shares."""
+
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
-
-from ..models import ErrorBody
-from ..services import Services
-
-
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
+from dixi_common.errors import ErrorBody
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for error statuses: each is `{"error": "..."}`."""
     return {code: {"model": ErrorBody} for code in codes}

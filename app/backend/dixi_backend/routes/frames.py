@@ -1,25 +1,21 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+import logging
+from typing import Annotated
 
+from dixi_common.models import FRAME_BODY
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from ..deps import DependencyDown
+from ..clients import DependencyDown
+from ..deps import ServicesDep, VisionDep
 from ..models import GestureEvent
-from .common import ServicesDep, errors
+from .common import errors
+
+log = logging.getLogger("dixi.backend")
 
 router = APIRouter(prefix="/api", tags=["frames"])
 
-FRAME_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-            "image/png": {"schema": {"type": "string", "format": "binary"}},
-        },
-    }
-}
 
 
 @router.post(
@@ -30,18 +26,24 @@ FRAME_BODY: dict[str, Any] = {
 )
 async def post_frame(
     request: Request,
+    vision: VisionDep,
     services: ServicesDep,
     content_type: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     data = await request.body()
     try:
-        response = await services.vision.frame(data, content_type or "application/octet-stream")
+        response = await vision.frame(data, content_type or "application/octet-stream")
     except DependencyDown as exc:
+        log.warning("frame not recognized", extra={"error": exc.message, "detail": exc.detail})
         raise HTTPException(503, exc.message) from None
     try:
         body = response.json()
     except ValueError:
         body = None
+    if response.status_code == 503 and isinstance(body, dict):
+        # Vision is busy (its queue deadline): the browser may retry, as it says.
+        retry = response.headers.get("retry-after")
+        return JSONResponse(body, status_code=503, headers={"Retry-After": retry} if retry else None)
     if response.status_code >= 500 or not isinstance(body, dict):
         raise HTTPException(502, f"vision answered {response.status_code} without a JSON result")
     if response.status_code != 200:

@@ -6,18 +6,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ..deps import HubDep, ServicesDep, SettingsDep
 from ..models import Accepted, GestureEvent
-from .common import ServicesDep, errors
+from .common import errors
 
 router = APIRouter(prefix="/api", tags=["gestures"])
 bearer = HTTPBearer(auto_error=False, description="The shared GESTURE_TOKEN")
 
 
 def require_token(
-    services: ServicesDep,
+    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
-    expected = services.settings.gesture_token
+    expected = settings.gesture_token
     if expected is None or not expected.get_secret_value():
         # Never run open: without a configured token nobody may post events.
         raise HTTPException(403, "gesture ingestion is disabled: GESTURE_TOKEN is not configured")
@@ -37,6 +38,6 @@ def require_token(
     responses=errors(401, 403, 413, 422),
     summary="A gesture event from vision; fanned out to /ws",
 )
-async def post_gesture(event: GestureEvent, services: ServicesDep) -> Accepted:
+async def post_gesture(event: GestureEvent, services: ServicesDep, hub: HubDep) -> Accepted:
     triggered = await services.gesture(event)
-    return Accepted(accepted=True, clients=services.hub.client_count, ai_triggered=triggered)
+    return Accepted(accepted=True, clients=hub.client_count, ai_triggered=triggered)

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 
+from ..deps import ServicesDep
 from ..models import EventBusHealth, Live, Ready
-from .common import ServicesDep
 
 router = APIRouter(prefix="/api/health", tags=["health"])
 
@@ -14,8 +13,12 @@ async def live() -> Live:
     return Live(status="ok")
 
 
-@router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
-async def ready(services: ServicesDep) -> JSONResponse:
+@router.get(
+    "/ready",
+    response_model=Ready,
+    responses={503: {"model": Ready, "description": "A dependency failed; `failed` names it"}},
+)
+async def ready(services: ServicesDep, response: Response) -> Ready:
     results = await services.readiness()
     failed = [name for name, error in results.items() if error]
     # The event bus is reported but never fails readiness. Every replica
@@ -25,10 +28,10 @@ async def ready(services: ServicesDep) -> JSONResponse:
     # clients (bus.py). Its state is in the body, in `dixi_event_bus_up`, and
     # in the logs; alert on those.
     bus = services.bus_status()
-    body = Ready(
+    response.status_code = 503 if failed else 200
+    return Ready(
         status="not_ready" if failed else "ready",
         checks={name: error or "ok" for name, error in results.items()},
         failed=failed,
         event_bus=EventBusHealth(state=bus.state.value, detail=bus.detail),
     )
-    return JSONResponse(body.model_dump(), status_code=503 if failed else 200)
