@@ -1,0 +1,1 @@
+"""Vision's routers, one per area: health, frames, metrics."""
