@@ -113,6 +113,9 @@ class Service:
     # Paths the container writes besides its volumes; everything else is a
     # read-only root filesystem. None: the image needs a writable root.
     scratch_paths: tuple[str, ...] | None = ("/tmp",)
+    # The open-file limit (RLIMIT_NOFILE, soft and hard) the container needs
+    # where the runtime's default is too low; None keeps the default.
+    max_open_files: int | None = None
 
     @property
     def is_public(self) -> bool:
@@ -129,6 +132,14 @@ _SHARED_PYTHON: Final = MappingProxyType({"common": "app/common"})
 SECRET_ENV: Final = (GESTURE_TOKEN_ENV,)
 EVENT_BUS: Final = EventBus()
 DEFAULT_OLLAMA_MODEL: Final = "llama3.2"
+# The backend's cap on WebSocket clients (its WS_MAX_CLIENTS), set here so
+# that every target runs the cap its open-file limit was sized for.
+WS_MAX_CLIENTS: Final = 1000
+# Every /ws client is a socket in the backend and two in nginx (the client's
+# and the upstream's), besides requests, connection pools and logs. Newer
+# Docker (25+, moby/moby#45534) and containerd 2 leave a container at a soft
+# limit of 1024, right at the cap: with 1000 viewers, frame uploads failed.
+WS_OPEN_FILES: Final = 4096
 
 # The seed serves the frontend on port 80; the image runs nginx unprivileged
 # (uid 101), which cannot bind below 1024, so it listens on 8080. Load
@@ -146,6 +157,7 @@ FRONTEND = Service(
     run_as_uid=101,
     # nginx renders its config from a template at start and keeps a cache.
     scratch_paths=("/tmp", "/var/cache/nginx", "/etc/nginx/conf.d"),
+    max_open_files=WS_OPEN_FILES,
 )
 
 BACKEND = Service(
@@ -160,10 +172,11 @@ BACKEND = Service(
     replicas=3,
     volumes=(Volume("logs", "/app/logs", 5, "backend logs"),),
     links=MappingProxyType({"VISION_SERVICE_URL": "vision", "OLLAMA_BASE_URL": "ollama"}),
-    env=MappingProxyType({"LOG_LEVEL": "info"}),
+    env=MappingProxyType({"LOG_LEVEL": "info", "WS_MAX_CLIENTS": str(WS_MAX_CLIENTS)}),
     model_env="OLLAMA_MODEL",
     secret_env=(GESTURE_TOKEN_ENV,),
     event_bus=EVENT_BUS,
+    max_open_files=WS_OPEN_FILES,
 )
 
 VISION = Service(

@@ -16,6 +16,9 @@ settings (`GESTURE_TOKEN`, `OLLAMA_MODEL`, `LOG_LEVEL`, `CAMERA_SOURCE`) read
 from the environment, and every port published on loopback only except the
 page's.
 
+Open-file limits are the spec's (`max_open_files`): the runtime's default
+soft limit (1024 on newer Docker) sits at the backend's WebSocket cap.
+
 Health checks are the images' own (each Dockerfile's HEALTHCHECK uses what
 that image has), so they are not repeated here.
 
@@ -71,6 +74,8 @@ def _common(service: spec.Service) -> dict[str, Any]:
     if service.scratch_paths is not None:
         entry["read_only"] = True
         entry["tmpfs"] = list(service.scratch_paths)
+    if service.max_open_files is not None:
+        entry["ulimits"] = {"nofile": {"soft": service.max_open_files, "hard": service.max_open_files}}
     return entry
 
 

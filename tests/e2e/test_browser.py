@@ -46,12 +46,16 @@ class DevTools:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.ids = itertools.count(1)
+        # Events (messages without an id) that arrived while waiting for answers.
+        self.events: list[dict[str, Any]] = []
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         call_id = next(self.ids)
         self.ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
         while True:
             message = json.loads(self.ws.recv(timeout=15))
+            if "id" not in message:
+                self.events.append(message)
             if message.get("id") == call_id:
                 assert "error" not in message, f"{method} failed: {message['error']}"
                 result: dict[str, Any] = message.get("result", {})
@@ -97,6 +101,7 @@ def browser(stack: Stack) -> Iterator[DevTools]:
         with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10) as ws:
             tools = DevTools(ws)
             tools.call("Page.enable")
+            tools.call("Network.enable")
             tools.call("Page.navigate", url=stack.url + "/")
             yield tools
     finally:
@@ -108,6 +113,17 @@ def browser(stack: Stack) -> Iterator[DevTools]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def served_csp(browser: DevTools, url: str) -> str:
+    """The Content-Security-Policy of the page as the browser received it."""
+    for event in browser.events:
+        if event.get("method") == "Network.responseReceived":
+            response = event["params"]["response"]
+            if response["url"] == url:
+                headers = {k.lower(): v for k, v in response["headers"].items()}
+                return str(headers["content-security-policy"])
+    raise AssertionError(f"the browser saw no response for {url}")
+
+
 def test_the_page_renders_a_gesture_event_and_a_streamed_ai_answer(
     stack: Stack, browser: DevTools
 ) -> None:
@@ -115,6 +131,12 @@ def test_the_page_renders_a_gesture_event_and_a_streamed_ai_answer(
         "document.getElementById('connection')?.dataset.state === 'connected'",
         "a connected WebSocket",
     )
+    # Connected and (below) receiving events under `connect-src 'self'`, with
+    # no bare ws:/wss: source: CSP Level 3's 'self' matches the page's own ws://.
+    csp = served_csp(browser, stack.url + "/")
+    connect_src = next(d.split()[1:] for d in csp.split(";") if d.split()[:1] == ["connect-src"])
+    assert connect_src == ["'self'"], csp
+    assert not {"ws:", "wss:"} & set(csp.replace(";", " ").split()), csp
     response = httpx.post(
         stack.url + "/api/frames",
         content=encode(draw_hand(5)),
@@ -169,3 +191,18 @@ def test_the_camera_button_sends_frames_at_a_bounded_rate(stack: Stack, browser:
     status = browser.eval("document.getElementById('camera-status').textContent")
     assert "unavailable" not in status and "error" not in status, status
     assert sent <= 4 * elapsed + 1, f"{sent} frames in {elapsed:.1f}s exceeds 4 per second"
+
+
+def test_the_page_may_not_open_a_websocket_to_another_host(stack: Stack, browser: DevTools) -> None:
+    # Before (`connect-src 'self' ws: wss:`), a script on the page could open a
+    # socket to any host. `localhost` is another origin than 127.0.0.1.
+    browser.wait("document.readyState === 'complete'", "a loaded page")
+    foreign = f"ws://localhost:{stack.nginx_port}/ws"
+    browser.eval(
+        "window.violations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " e => window.violations.push([e.effectiveDirective, e.blockedURI]));"
+        f"new WebSocket({json.dumps(foreign)}); true"
+    )
+    violation = browser.wait("window.violations[0]", "a CSP violation for the foreign socket")
+    assert violation[0] == "connect-src" and violation[1].startswith("ws://localhost:"), violation

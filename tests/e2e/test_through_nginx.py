@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import cv2
 import httpx
+from dixi_common.server import PRIVATE_NETWORKS
 from dixi_devtools.handgen import draw_hand, encode
-from websockets.sync.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection, connect
 
 from .conftest import (
+    APP,
     TOKEN,
     Proc,
     Stack,
@@ -22,6 +27,58 @@ from .conftest import (
     service_pythonpath,
     wait_http,
 )
+
+TEMPLATE = (APP / "frontend" / "nginx" / "default.conf.template").read_text()
+# Loopback is 127.0.0.0/8: a second source address on the same machine is a second client.
+OTHER_CLIENT = "127.0.0.2"
+
+
+def ws_per_address_limit() -> int:
+    """The per-address /ws limit the template sets (what nginx enforces, not a copy of it)."""
+    found = re.search(r"location = /ws \{[^}]*?limit_conn (\w+) (\d+);", TEMPLATE)
+    assert found, "the /ws location has no limit_conn"
+    assert f"zone={found[1]}:" in TEMPLATE, f"no limit_conn_zone named {found[1]}"
+    return int(found[2])
+
+
+def csp_sources(csp: str, directive: str) -> list[str]:
+    for part in csp.split(";"):
+        name, *sources = part.split()
+        if name == directive:
+            return sources
+    raise AssertionError(f"no {directive} in {csp!r}")
+
+
+def open_ws(
+    stack: Stack, held: ExitStack, count: int, **kwargs: Any
+) -> tuple[list[ClientConnection], list[int]]:
+    """Opens `count` /ws connections through nginx, closed with `held`; returns them and the refusals' statuses."""
+    opened: list[ClientConnection] = []
+    refused: list[int] = []
+    for _ in range(count):
+        try:
+            ws = held.enter_context(connect(stack.ws_url, open_timeout=5, **kwargs))
+        except InvalidStatus as exc:
+            refused.append(exc.response.status_code)
+            body = json.loads(exc.response.body or b"{}")
+            assert "too many open connections" in body.get("error", ""), exc.response.body
+            continue
+        opened.append(ws)
+        assert next_event(ws, "hello")[-1] == {"type": "hello"}
+    return opened, refused
+
+
+def wait_ws_slot_freed(stack: Stack, timeout: float = 5.0, **kwargs: Any) -> None:
+    """Once its connections are closed, the address may connect again (the session's stack is shared)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with connect(stack.ws_url, open_timeout=5, **kwargs) as ws:
+                next_event(ws, "hello")
+            return
+        except InvalidStatus:
+            assert time.monotonic() < deadline, "nginx kept counting closed connections"
+            time.sleep(0.1)
 
 
 def test_the_page_is_served_with_security_headers_and_gzip(stack: Stack) -> None:
@@ -34,6 +91,69 @@ def test_the_page_is_served_with_security_headers_and_gzip(stack: Stack) -> None
     assert script.headers.get("content-encoding") == "gzip", dict(script.headers)
     assert "max-age=604800" in script.headers.get("cache-control", ""), dict(script.headers)
     assert "content-security-policy" in script.headers, "assets lost the security headers"
+
+
+def test_the_csp_lets_the_page_connect_only_to_its_own_origin(stack: Stack) -> None:
+    # Before: `connect-src 'self' ws: wss:`, which allows a socket to any host.
+    # CSP Level 3's 'self' also matches ws:/wss: to the page's own host.
+    csp = httpx.get(stack.url + "/").headers["content-security-policy"]
+    connect_src = csp_sources(csp, "connect-src")
+    assert connect_src == ["'self'"], (
+        f"connect-src allows more than the page's origin: {connect_src}"
+    )
+    for directive in ("default-src", "connect-src"):
+        bare = {"ws:", "wss:", "*", "http:", "https:"} & set(csp_sources(csp, directive))
+        assert not bare, f"{directive} allows every host of a scheme: {bare}"
+
+
+def test_one_address_gets_at_most_the_per_address_limit_of_websockets(stack: Stack) -> None:
+    # Before: nothing per address; one client opened as many sockets as it
+    # liked, up to the backend's 1000-client cap.
+    limit = ws_per_address_limit()
+    with ExitStack() as held:
+        opened, refused = open_ws(stack, held, limit + 5)
+        assert len(opened) == limit, f"{len(opened)} sockets from one address (limit {limit})"
+        assert refused == [429] * 5, refused
+        # Another client still connects, and the saturated one still gets HTTP answers.
+        with connect(stack.ws_url, open_timeout=5, source_address=(OTHER_CLIENT, 0)) as other:
+            assert next_event(other, "hello")[-1] == {"type": "hello"}
+        assert httpx.get(stack.url + "/api/health/live", timeout=5).status_code == 200
+        with httpx.Client(transport=httpx.HTTPTransport(local_address=OTHER_CLIENT)) as client:
+            assert client.get(stack.url + "/", timeout=5).status_code == 200
+        print(f"one address: {len(opened)} of {limit + 5} sockets opened, {len(refused)} refused")
+    wait_ws_slot_freed(stack)
+
+
+def test_behind_a_proxy_the_limit_counts_the_client_the_proxy_names(stack: Stack) -> None:
+    # The load balancer (a private address, here loopback) is the peer of
+    # every request; the client is the right-most X-Forwarded-For entry it
+    # did not add. What the client itself puts in front cannot buy it slots.
+    limit = ws_per_address_limit()
+    client, neighbour = "203.0.113.7", "203.0.113.8"
+    with ExitStack() as held:
+        sockets: list[ClientConnection] = []
+        refused: list[int] = []
+        for i in range(limit + 3):
+            forged = f"198.51.100.{i + 1}, {client}"
+            opened, statuses = open_ws(
+                stack, held, 1, additional_headers={"X-Forwarded-For": forged}
+            )
+            sockets += opened
+            refused += statuses
+        assert len(sockets) == limit and refused == [429] * 3, (len(sockets), refused)
+        with connect(
+            stack.ws_url, open_timeout=5, additional_headers={"X-Forwarded-For": neighbour}
+        ) as other:
+            assert next_event(other, "hello")[-1] == {"type": "hello"}, "a neighbour was refused"
+    wait_ws_slot_freed(stack, additional_headers={"X-Forwarded-For": client})
+
+
+def test_nginx_trusts_forwarded_addresses_from_the_networks_the_services_trust() -> None:
+    trusted = set(re.findall(r"set_real_ip_from ([^;]+);", TEMPLATE))
+    assert trusted == set(PRIVATE_NETWORKS.split(",")), (
+        "nginx and the backend must agree on which peers name the client"
+    )
+    assert re.search(r"real_ip_header X-Forwarded-For;\s+real_ip_recursive on;", TEMPLATE)
 
 
 def test_a_frame_through_nginx_becomes_a_gesture_event_then_ai_chunks(stack: Stack) -> None:

@@ -515,6 +515,16 @@ def test_the_compose_file_wires_every_service_from_the_spec_and_gives_a_gpu_to_o
     assert {n for n, s in services.items() if s.get("read_only")} == {"frontend", "backend", "vision"}
 
 
+def test_the_host_compose_file_carries_the_specs_open_file_limits(ec2_plan: Plan) -> None:
+    # The host's Docker would otherwise give each container a soft limit of 1024, at the WebSocket cap.
+    services = _compose(ec2_plan)["services"]
+    limits = {n: s["ulimits"]["nofile"] for n, s in services.items() if "ulimits" in s}
+    expected = {s.name: {"soft": s.max_open_files, "hard": s.max_open_files} for s in spec.SERVICES if s.max_open_files}
+    assert limits == expected and set(limits) == {"backend", "frontend"}, limits
+    assert services["backend"]["environment"]["WS_MAX_CLIENTS"] == str(spec.WS_MAX_CLIENTS)
+    assert all(limit["soft"] > spec.WS_MAX_CLIENTS for limit in limits.values())
+
+
 def test_each_service_gets_an_ecr_repository_and_an_image_built_from_app(ec2_plan: Plan) -> None:
     repos = ec2_plan.recorded.of_type("aws:ecr/repository:Repository")
     assert len(repos) == len(spec.SERVICES) and all(r.inputs["imageScanningConfiguration"]["scanOnPush"] for r in repos)

@@ -26,6 +26,7 @@ SECOND_BACKEND = "backend-2"
 BUS_HOST = "valkey"
 # The Compose spec's exceptions to "sequences append" (13-merge.md, Shell commands).
 _REPLACED = frozenset({"command", "entrypoint", "test"})
+_LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 def _merged(base: Any, override: Any, key: str = "") -> Any:
@@ -75,13 +76,63 @@ def test_the_local_file_carries_the_specs_ports_env_and_read_only_roots() -> Non
     for service in spec.SERVICES:
         entry = services[service.name]
         assert entry["ports"][0].endswith(f":{service.port}"), service.name
-        if service is not spec.FRONTEND:
-            assert entry["ports"][0].startswith("127.0.0.1:"), f"{service.name} is published on loopback only"
         for var in service.links:
             assert var in entry["environment"], f"{service.name} lacks {var}"
         assert entry.get("read_only", False) == (service.scratch_paths is not None)
         assert entry.get("tmpfs") == (list(service.scratch_paths) if service.scratch_paths is not None else None)
     assert services["backend"]["environment"]["GESTURE_TOKEN"].startswith("${GESTURE_TOKEN:?")
+
+
+def _published_beyond_loopback(document: dict[str, Any]) -> dict[str, list[Any]]:
+    """Per service, the published ports that bind more than loopback (short or long syntax)."""
+    wide: dict[str, list[Any]] = {}
+    for name, entry in document["services"].items():
+        for port in entry.get("ports", []):
+            if isinstance(port, dict):
+                host_ip = port.get("host_ip", "")
+            else:
+                # [HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]; an IPv6 host is bracketed.
+                host_ip = str(port).rsplit(":", 2)[0] if str(port).count(":") >= 2 else ""
+            if host_ip.strip("[]") not in _LOOPBACK:
+                wide.setdefault(name, []).append(port)
+    return wide
+
+
+def test_only_the_page_is_published_beyond_loopback_by_the_local_file_and_every_overlay() -> None:
+    # /metrics, /docs and the unauthenticated vision and Ollama APIs must not
+    # face the developer's network; the page is what the network may see.
+    for overlay in [None, *sorted((ROOT / "app").glob("docker-compose.*.yml"))]:
+        document = _main() if overlay is None else _merged(_main(), _overlay(overlay))
+        wide = _published_beyond_loopback(document)
+        where = overlay.name if overlay else compose.LOCAL_FILE
+        assert set(wide) <= {spec.FRONTEND.name}, f"{where} publishes beyond loopback: {wide}"
+    services = _main()["services"]
+    for service in spec.SERVICES:
+        if service is not spec.FRONTEND:
+            assert services[service.name]["ports"] == [f"127.0.0.1:{service.port}:{service.port}"], service.name
+    caught = {
+        "services": {
+            "backend": {"ports": ["3001:3001", {"target": 3001, "published": "3002"}]},
+            "vision": {"ports": ["0.0.0.0:5000:5000", "127.0.0.1:5001:5000", "[::1]:5002:5000"]},
+        }
+    }
+    assert _published_beyond_loopback(caught) == {
+        "backend": ["3001:3001", {"target": 3001, "published": "3002"}],
+        "vision": ["0.0.0.0:5000:5000"],
+    }, "the check must see every syntax that binds all interfaces"
+
+
+def test_the_websocket_path_gets_open_files_above_the_backends_client_cap() -> None:
+    # Each /ws client is one socket in the backend and two in nginx; the rest
+    # (requests, pools, logs) keeps at least the runtime's default of 1024.
+    default = 1024
+    services = _with_replicas()["services"]
+    for name, per_client in ((spec.BACKEND.name, 1), (SECOND_BACKEND, 1), (spec.FRONTEND.name, 2)):
+        cap = int(services[spec.BACKEND.name]["environment"]["WS_MAX_CLIENTS"])
+        assert cap == spec.WS_MAX_CLIENTS, "the backend runs the cap the spec sized the limit for"
+        nofile = services[name]["ulimits"]["nofile"]
+        assert nofile["soft"] == nofile["hard"], f"{name}: the process starts with the whole limit"
+        assert nofile["soft"] >= per_client * cap + default, f"{name}: {nofile} leaves no headroom above {cap} clients"
 
 
 def test_an_overlay_changes_services_the_main_file_has_or_adds_one_it_defines_in_full() -> None:

@@ -73,3 +73,12 @@ def test_a_bus_url_is_refused_where_it_cannot_work_or_would_leak_a_password() ->
         spec.service_env(spec.BACKEND, lambda s: s.name, "m", event_bus_url="http://bus:6379")
     with pytest.raises(ValueError, match="deliver it as the secret EVENT_BUS_PASSWORD"):
         spec.service_env(spec.BACKEND, lambda s: s.name, "m", event_bus_url="redis://:hunter2@bus:6379/0")
+
+
+def test_the_services_that_carry_websockets_get_open_files_above_the_backends_cap() -> None:
+    assert spec.BACKEND.env["WS_MAX_CLIENTS"] == str(spec.WS_MAX_CLIENTS), "the backend runs the cap its limit is sized for"
+    # One socket per client in the backend, two in nginx (client and upstream).
+    for service, per_client in ((spec.BACKEND, 1), (spec.FRONTEND, 2)):
+        assert service.max_open_files is not None, f"{service.name} would get the runtime's default (1024 on newer Docker)"
+        assert service.max_open_files > per_client * spec.WS_MAX_CLIENTS + 1024, service.name
+    assert spec.VISION.max_open_files is None and spec.OLLAMA.max_open_files is None, "no WebSocket client reaches them"
