@@ -27,6 +27,7 @@ from dixi_backend.settings import Settings
 from dixi_devtools.ollama_double import OllamaDouble
 from dixi_devtools.redis_server import RedisServer, find_binary
 from dixi_devtools.serve import ThreadedServer
+from dixi_devtools.wsclient import next_event
 from websockets.sync.client import ClientConnection, connect
 
 from .conftest import ROOT, TOKEN, backend_settings
@@ -103,17 +104,6 @@ def events(client: ClientConnection, quiet: float = 0.3, limit: float = 10.0) ->
     return seen
 
 
-def until(client: ClientConnection, kind: str, timeout: float = 10.0) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        event = json.loads(client.recv(timeout=max(0.01, deadline - time.monotonic())))
-        seen.append(event)
-        if event["type"] == kind:
-            return seen
-    raise AssertionError(f"no {kind} within {timeout}s; saw {seen}")
-
-
 def post_gesture(server: ThreadedServer, **fields: Any) -> httpx.Response:
     response = httpx.post(
         server.url + "/api/gestures", json={**GESTURE, **fields}, headers=AUTH, timeout=5
@@ -164,7 +154,7 @@ def test_a_gesture_triggered_answer_runs_once_and_streams_to_every_replica(
     with ws(a) as on_a, ws(b) as on_b:
         answer = post_gesture(b, gesture="peace")
         assert answer.json()["ai_triggered"] is True, answer.json()
-        streams = [until(on_a, "ai_done"), until(on_b, "ai_done")]
+        streams = [next_event(on_a, "ai_done"), next_event(on_b, "ai_done")]
         time.sleep(0.3)
     assert len(double.requests) == 1, f"the model was asked {len(double.requests)} times for one gesture"
     for stream in streams:

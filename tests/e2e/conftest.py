@@ -11,7 +11,6 @@ nginx `upstream` block listing both.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -60,18 +59,6 @@ def wait_http(url: str, timeout: float = 20.0, ok: tuple[int, ...] = (200,)) -> 
             last = exc
         time.sleep(0.05)
     raise RuntimeError(f"{url} did not answer {ok} within {timeout}s (last: {last!r})")
-
-
-def next_event(ws: Any, kind: str, timeout: float = 10.0) -> list[dict[str, Any]]:
-    """What a WebSocket client receives up to and including the first event of type `kind`."""
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        event = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
-        seen.append(event)
-        if event["type"] == kind:
-            return seen
-    raise AssertionError(f"no {kind} within {timeout}s; saw {seen}")
 
 
 def metric(base_url: str, name: str) -> float:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import redis
 from dixi_devtools.handgen import draw_hand, encode
+from dixi_devtools.wsclient import next_event
 from websockets.sync.client import ClientConnection, connect
 
 from .conftest import (
@@ -24,7 +25,6 @@ from .conftest import (
     ReplicatedStack,
     bus_state,
     metric,
-    next_event,
     wait_bus_state,
 )
 

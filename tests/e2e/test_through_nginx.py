@@ -13,6 +13,7 @@ import cv2
 import httpx
 from dixi_common.server import PRIVATE_NETWORKS
 from dixi_devtools.handgen import draw_hand, encode
+from dixi_devtools.wsclient import next_event
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -22,7 +23,6 @@ from .conftest import (
     Proc,
     Stack,
     free_port,
-    next_event,
     python_env,
     service_pythonpath,
     wait_http,
