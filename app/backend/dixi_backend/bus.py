@@ -239,9 +239,11 @@ class EventBus:
         initial = min(self.config.reconnect_initial_seconds, self.config.reconnect_max_seconds)
         delay = initial
         while True:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            # _confirmed reads the reply to SUBSCRIBE; _read skips such replies.
+            pubsub = self._client.pubsub(ignore_subscribe_messages=False)
             try:
                 await pubsub.subscribe(self.config.channel)
+                await self._confirmed(pubsub)
                 self._set(BusState.UP, None)
                 delay = initial
                 await self._read(pubsub)
@@ -256,6 +258,23 @@ class EventBus:
             # Full jitter: replicas that lost the same server do not return in step.
             await asyncio.sleep(random.uniform(delay / 2, delay))
             delay = min(delay * 2, self.config.reconnect_max_seconds)
+
+    async def _confirmed(self, pubsub: Any) -> None:
+        """Waits until the server confirms the subscription, so a refused one (an ACL without the channel) is never "up".
+
+        A refusal arrives as the reply to SUBSCRIBE and raises here; silence
+        past the PING timeout counts as a dead server.
+        """
+        deadline = time.monotonic() + PING_TIMEOUT
+        while time.monotonic() < deadline:
+            message = await pubsub.get_message(ignore_subscribe_messages=False, timeout=0.5)
+            if message is None:
+                continue
+            if message.get("type") == "subscribe":
+                return
+            if message.get("type") == "message":
+                self._receive(message["data"])
+        raise TimeoutError(f"no reply to SUBSCRIBE within {PING_TIMEOUT:.0f} s")
 
     async def _read(self, pubsub: Any) -> None:
         last_heard = time.monotonic()
