@@ -116,6 +116,17 @@ class Service:
     # The open-file limit (RLIMIT_NOFILE, soft and hard) the container needs
     # where the runtime's default is too low; None keeps the default.
     max_open_files: int | None = None
+    # The liveness check the image itself can run (exec form; its
+    # Dockerfile's HEALTHCHECK CMD unless said otherwise), for runtimes that
+    # take a container health check in their own config (ECS) rather than
+    # from the image.
+    health_command: tuple[str, ...] = ()
+    # Seconds the health check waits before failures count (the Dockerfile's --start-period).
+    health_start_seconds: int = 10
+    # How long one request to this service may take, for proxies between
+    # the services that cut requests off (ECS Service Connect: 15 s unless
+    # told); 0: never (WebSockets). None: the proxy's default is enough.
+    request_timeout_seconds: int | None = None
 
     @property
     def is_public(self) -> bool:
@@ -124,6 +135,11 @@ class Service:
     def url(self, host: str) -> str:
         """The base URL other services use to reach this one at `host`."""
         return f"http://{host}:{self.port}"
+
+
+def _probe_script(port: int, path: str) -> str:
+    """The Python health probe the backend and vision images run (they carry no curl or wget)."""
+    return f"import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=2).status == 200 else 1)"
 
 
 GESTURE_TOKEN_ENV: Final = "GESTURE_TOKEN"
@@ -155,6 +171,8 @@ FRONTEND = Service(
     replicas=2,
     links=MappingProxyType({"BACKEND_URL": "backend"}),
     run_as_uid=101,
+    health_command=("wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"),
+    health_start_seconds=5,
     # nginx renders its config from a template at start and keeps a cache.
     scratch_paths=("/tmp", "/var/cache/nginx", "/etc/nginx/conf.d"),
     max_open_files=WS_OPEN_FILES,
@@ -177,6 +195,8 @@ BACKEND = Service(
     secret_env=(GESTURE_TOKEN_ENV,),
     event_bus=EVENT_BUS,
     max_open_files=WS_OPEN_FILES,
+    health_command=("python", "-c", _probe_script(3001, "/api/health/live")),
+    request_timeout_seconds=0,  # /ws stays open for hours
 )
 
 VISION = Service(
@@ -196,6 +216,7 @@ VISION = Service(
     links=MappingProxyType({"BACKEND_URL": "backend"}),
     env=MappingProxyType({"MODELS_DIR": "/app/models"}),
     secret_env=(GESTURE_TOKEN_ENV,),
+    health_command=("python", "-c", _probe_script(5000, "/health")),
 )
 
 OLLAMA = Service(
@@ -215,6 +236,15 @@ OLLAMA = Service(
     ),
     model_env="OLLAMA_PULL_MODELS",
     scratch_paths=None,
+    # Alive once the server answers (the CLI asks it). Not the image's
+    # HEALTHCHECK, which also waits for the models: a first pull can take far
+    # longer than ECS's longest start period (300 s), and a task replaced for
+    # it would start the pull again. The backend's readiness says when the
+    # model is there.
+    health_command=("ollama", "list"),
+    health_start_seconds=60,
+    # The backend waits up to 180 s for an answer (its AI_ANSWER_TIMEOUT_SECONDS), plus a first model load.
+    request_timeout_seconds=300,
 )
 
 SERVICES: Final[tuple[Service, ...]] = (FRONTEND, BACKEND, VISION, OLLAMA)
