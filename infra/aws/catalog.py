@@ -61,3 +61,40 @@ def gpus_of(instance_type: str) -> int:
     """GPUs in an instance type; 0 for a type that is not a GPU type we know."""
     found = GPU_TYPES.get(instance_type)
     return found.gpus if found else 0
+
+# Fargate task sizes: CPU units -> the memory sizes (MiB) Fargate accepts with
+# them; any other pair is refused by RegisterTaskDefinition. Source:
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_SIZES: Final = MappingProxyType(
+    {
+        256: (512, 1024, 2048),
+        512: tuple(range(1024, 4096 + 1, 1024)),
+        1024: tuple(range(2048, 8192 + 1, 1024)),
+        2048: tuple(range(4096, 16384 + 1, 1024)),
+        4096: tuple(range(8192, 30720 + 1, 1024)),
+        8192: tuple(range(16384, 61440 + 1, 4096)),
+        16384: tuple(range(32768, 122880 + 1, 8192)),
+    }
+)
+
+
+def fargate_size(cpu_units: int, memory_mib: int) -> tuple[int, int]:
+    """The smallest Fargate task size with at least `cpu_units` and `memory_mib` (ValueError past the largest)."""
+    for cpu, memories in FARGATE_SIZES.items():
+        if cpu < cpu_units:
+            continue
+        for memory in memories:
+            if memory >= memory_mib:
+                return cpu, memory
+    raise ValueError(f"no Fargate task size holds {cpu_units} CPU units and {memory_mib} MiB")
+
+
+# The ECS-optimized Amazon Linux 2023 GPU AMI, from AWS's public SSM parameter
+# (the AL2 ECS AMIs reached end of life on 2026-06-30). Source:
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/retrieve-ecs-optimized_AMI.html
+# and github.com/aws/amazon-ecs-ami (al2023gpu.pkr.hcl).
+ECS_GPU_AMI_PARAMETER: Final = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+# Its root snapshot is 30 GiB on /dev/xvda: aws/amazon-ecs-ami variables.pkr.hcl
+# (block_device_size_gb, default 30) and al2023gpu.pkr.hcl (launch_block_device_mappings).
+ECS_GPU_AMI_ROOT_SNAPSHOT_GIB: Final = 30
+ECS_GPU_AMI_ROOT_DEVICE: Final = "/dev/xvda"

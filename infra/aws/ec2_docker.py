@@ -31,7 +31,6 @@ from typing import Any
 
 import pulumi
 import pulumi_aws.cloudwatch as cloudwatch
-import pulumi_aws.ec2 as ec2
 import pulumi_aws.lb as lb
 from pulumi import Output, ResourceOptions
 
@@ -39,9 +38,9 @@ from infra import spec
 from infra.aws import boot
 from infra.aws.gpu_host import GpuHost, GpuHostArgs
 from infra.aws.load_balancer import AlbRoute, PublicAlb, PublicAlbArgs
-from infra.aws.network import Network, NetworkArgs
-from infra.aws.registry import ImageRegistry, ImageRegistryArgs
-from infra.aws.secret import StackSecret, StackSecretArgs, reader_statements
+from infra.aws.network import Network, NetworkArgs, zones_offering
+from infra.aws.registry import ImageRegistry, ImageRegistryArgs, pull_statements
+from infra.aws.secret import gesture_token, reader_statements
 from infra.aws.storage import ModelsBucket, ModelsBucketArgs
 from infra.common import compose
 
@@ -70,17 +69,7 @@ def host_statements(
     pull_repository_arns: Sequence[str], bucket_arn: str, log_group_arn: str, parameter_arn: str, key_arn: str, region: str
 ) -> list[dict[str, Any]]:
     """What the host's work needs, as IAM statements (Session Manager's are added by `GpuHost`)."""
-    statements: list[dict[str, Any]] = []
-    if pull_repository_arns:
-        statements += [
-            {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-            {
-                "Sid": "EcrPull",
-                "Effect": "Allow",
-                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                "Resource": sorted(pull_repository_arns),
-            },
-        ]
+    statements = pull_statements(pull_repository_arns)
     statements += [
         {"Sid": "ModelsList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn},
         {"Sid": "ModelsRead", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/*"},
@@ -107,23 +96,12 @@ class Ec2DockerDeployment(pulumi.ComponentResource):
         child = ResourceOptions(parent=self)
         tags = dict(args.tags)
 
-        offered = ec2.get_instance_type_offerings_output(
-            location_type="availability-zone",
-            filters=[ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[args.instance_type])],
-            opts=pulumi.InvokeOutputOptions(parent=self),
+        network = Network(
+            f"{name}-net", NetworkArgs(cidr=args.vpc_cidr, tags=tags, preferred_zones=zones_offering(args.instance_type, self)), opts=child
         )
-        network = Network(f"{name}-net", NetworkArgs(cidr=args.vpc_cidr, tags=tags, preferred_zones=offered.locations), opts=child)
         registry = ImageRegistry(f"{name}-images", ImageRegistryArgs(prebuilt=args.prebuilt_images, tags=tags), opts=child)
         bucket = ModelsBucket(f"{name}-models", ModelsBucketArgs(retain=args.retain_data, tags=tags), opts=child)
-        token = StackSecret(
-            f"{name}-gesture-token",
-            StackSecretArgs(
-                parameter_name=f"/{name}/{args.stack}/gesture-token",
-                description="Shared token vision uses to post gesture events to the backend",
-                tags=tags,
-            ),
-            opts=child,
-        )
+        token = gesture_token(name, args.stack, tags, self)
         log_group = cloudwatch.LogGroup(
             f"{name}-logs", name=f"/{name}/{args.stack}", retention_in_days=args.log_retention_days, tags=tags, opts=child
         )

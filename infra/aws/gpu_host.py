@@ -53,7 +53,6 @@ import pulumi_aws.ebs as ebs
 import pulumi_aws.ec2 as ec2
 import pulumi_aws.iam as iam
 import pulumi_aws.ssm as ssm
-import pulumi_aws.vpc as vpc
 from pulumi import (
     Output,
     ResourceHook,
@@ -63,6 +62,7 @@ from pulumi import (
     ResourceOptions,
 )
 
+from infra.aws.firewall import allow_from_groups, allow_out_anywhere
 from infra.common import cloudinit
 
 # AWS's Deep Learning Base AMI: Ubuntu 22.04 with the NVIDIA driver, Docker,
@@ -153,24 +153,10 @@ class GpuHost(pulumi.ComponentResource):
         group = ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id, description="Dixi GPU host: the load balancer's port only", tags=args.tags, opts=child
         )
-        vpc.SecurityGroupIngressRule(
-            f"{name}-from-lb",
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=args.ingress_port,
-            to_port=args.ingress_port,
-            referenced_security_group_id=args.ingress_from_security_group,
-            description="the app's web port, from the load balancer",
-            opts=child,
+        allow_from_groups(
+            name, group.id, args.ingress_port, [("lb", args.ingress_from_security_group)], "web", self, description="the app's web port, from the load balancer"
         )
-        vpc.SecurityGroupEgressRule(
-            f"{name}-egress",
-            security_group_id=group.id,
-            ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0",
-            description="ECR, S3, SSM, CloudWatch and package mirrors",
-            opts=child,
-        )
+        allow_out_anywhere(name, group.id, "ECR, S3, SSM, CloudWatch and package mirrors", self)
 
         no_shrink = ResourceHook(f"{name}-data-no-shrink", refuse_shrink, ResourceHookOptions(on_dry_run=True))
         volume = ebs.Volume(

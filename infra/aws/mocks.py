@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from infra.aws import catalog
-from infra.plan.mocking import MockAnswers, MockContext, digest
+from infra.plan.mocking import InvokeAnswer, MockAnswers, MockContext, digest
 
 
 def _region(ctx: MockContext) -> str:
@@ -123,6 +123,83 @@ def _record(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str
     return f"{state.get('zoneId')}_{state['fqdn']}_{state.get('type')}"
 
 
+def _serverless_cache(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    cache = str(state.get("name") or name)
+    host = f"{cache}-{digest(name)[:6]}.serverless.{_region(ctx).replace('-', '')[:5]}.cache.amazonaws.com"
+    state.update(
+        endpoints=[{"address": host, "port": 6379}],
+        readerEndpoints=[{"address": host, "port": 6380}],
+        arn=_arn(ctx, "elasticache", f"serverlesscache:{cache}"),
+    )
+    return cache
+
+
+def _file_system(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    rid = "fs-" + digest(name)[:17]
+    state.update(arn=_arn(ctx, "elasticfilesystem", f"file-system/{rid}"), dnsName=f"{rid}.efs.{_region(ctx)}.amazonaws.com")
+    return rid
+
+
+def _access_point(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    rid = "fsap-" + digest(name)[:17]
+    state["arn"] = _arn(ctx, "elasticfilesystem", f"access-point/{rid}")
+    return rid
+
+
+def _launch_template(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    rid = "lt-" + digest(name)[:17]
+    state.update(latestVersion=1, defaultVersion=1, arn=_arn(ctx, "ec2", f"launch-template/{rid}"))
+    return rid
+
+
+def _auto_scaling_group(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    group = str(state.get("name") or f"{name}-{digest(name)[:7]}")
+    state.update(name=group, arn=_arn(ctx, "autoscaling", f"autoScalingGroup:{digest('asg', name)[:36]}:autoScalingGroupName/{group}"))
+    return group
+
+
+def _named_arn(service: str, kind: str) -> Any:
+    """Resources whose ARN ends in their (given) name: ECS clusters, services, capacity providers, Cloud Map namespaces."""
+
+    def answer(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+        given = str(state.get("name") or name)
+        state.update(name=given, arn=_arn(ctx, service, f"{kind}/{given}"))
+        return None
+
+    return answer
+
+
+def _task_definition(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    family = str(state.get("family") or name)
+    state.update(revision=1, arn=_arn(ctx, "ecs", f"task-definition/{family}:1"), arnWithoutRevision=_arn(ctx, "ecs", f"task-definition/{family}"))
+    return family
+
+
+def _ecs_service(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    service = str(state.get("name") or name)
+    state["name"] = service
+    return _arn(ctx, "ecs", f"service/{digest(str(state.get('cluster')))[:6]}/{service}")
+
+
+def _eip(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    rid = "eipalloc-" + digest(name)[:17]
+    state.update(allocationId=rid, publicIp="198.51.100." + str(int(digest(name)[:2], 16) % 250 + 1))
+    return rid
+
+
+def _namespace(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    rid = "ns-" + digest(name)[:16]
+    state.update(arn=_arn(ctx, "servicediscovery", f"namespace/{rid}"), httpName=state.get("name"))
+    return rid
+
+
+def _elasticache_user(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    rid = str(state.get("userId") or state.get("userGroupId") or name)
+    kind = "user" if "userId" in state else "usergroup"
+    state["arn"] = _arn(ctx, "elasticache", f"{kind}:{rid}")
+    return rid
+
+
 def _zones(ctx: MockContext, args: Mapping[str, Any]) -> dict[str, Any]:
     region = _region(ctx)
     return {"names": [f"{region}{z}" for z in "abc"], "zoneIds": [f"use1-az{i}" for i in (1, 2, 4)], "id": region}
@@ -169,6 +246,22 @@ def _partition(ctx: MockContext, args: Mapping[str, Any]) -> dict[str, Any]:
     return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
 
 
+ZONES_INVOKE = "aws:index/getAvailabilityZones:getAvailabilityZones"
+OFFERINGS_INVOKE = "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings"
+
+
+def zone_answers(zones: list[str], offered: list[str]) -> dict[str, InvokeAnswer]:
+    """Other answers for the zone lookups (an impaired zone, new offerings), to show what a later run would change."""
+
+    def zones_answer(ctx: MockContext, args: Mapping[str, Any]) -> dict[str, Any]:
+        return {"names": zones, "zoneIds": [f"use1-az{i}" for i, _ in enumerate(zones)], "id": _region(ctx)}
+
+    def offerings_answer(ctx: MockContext, args: Mapping[str, Any]) -> dict[str, Any]:
+        return {"locations": offered, "locationTypes": ["availability-zone"] * len(offered), "instanceTypes": ["x"] * len(offered), "id": _region(ctx)}
+
+    return {ZONES_INVOKE: zones_answer, OFFERINGS_INVOKE: offerings_answer}
+
+
 MOCKS = MockAnswers(
     every_resource=_every,
     resources=MappingProxyType(
@@ -191,12 +284,28 @@ MOCKS = MockAnswers(
             "aws:kms/key:Key": _key,
             "aws:acm/certificate:Certificate": _certificate,
             "aws:route53/record:Record": _record,
+            "aws:elasticache/serverlessCache:ServerlessCache": _serverless_cache,
+            "aws:elasticache/user:User": _elasticache_user,
+            "aws:elasticache/userGroup:UserGroup": _elasticache_user,
+            "aws:efs/fileSystem:FileSystem": _file_system,
+            "aws:efs/accessPoint:AccessPoint": _access_point,
+            "aws:efs/mountTarget:MountTarget": _prefixed("fsmt"),
+            "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+            "aws:autoscaling/group:Group": _auto_scaling_group,
+            "aws:ecs/cluster:Cluster": _named_arn("ecs", "cluster"),
+            "aws:ecs/capacityProvider:CapacityProvider": _named_arn("ecs", "capacity-provider"),
+            "aws:ecs/taskDefinition:TaskDefinition": _task_definition,
+            "aws:ecs/service:Service": _ecs_service,
+            "aws:servicediscovery/httpNamespace:HttpNamespace": _namespace,
+            "aws:ec2/eip:Eip": _eip,
+            "aws:ec2/natGateway:NatGateway": _prefixed("nat"),
+            "aws:ec2/vpcEndpoint:VpcEndpoint": _prefixed("vpce"),
         }
     ),
     invokes=MappingProxyType(
         {
-            "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
-            "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _offerings,
+            ZONES_INVOKE: _zones,
+            OFFERINGS_INVOKE: _offerings,
             "aws:ssm/getParameter:getParameter": _ssm_parameter,
             "aws:ecr/getAuthorizationToken:getAuthorizationToken": _ecr_token,
             "aws:index/getCallerIdentity:getCallerIdentity": _caller,

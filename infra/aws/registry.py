@@ -24,9 +24,9 @@ Docker daemon with buildx unless every image is prebuilt.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws.ecr as ecr
@@ -44,6 +44,22 @@ KEEP_IMAGES = 10
 class ImageRegistryArgs:
     prebuilt: Mapping[str, str]
     tags: dict[str, str]
+
+
+def pull_statements(repository_arns: Sequence[str]) -> list[dict[str, Any]]:
+    """IAM statements that let a role log in to ECR and pull from exactly `repository_arns` (none: no statement)."""
+    if not repository_arns:
+        return []
+    return [
+        # GetAuthorizationToken takes no resource (Service Authorization Reference, Amazon ECR).
+        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Sid": "EcrPull",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": sorted(repository_arns),
+        },
+    ]
 
 
 def image_source(service: spec.Service, prebuilt: Mapping[str, str]) -> tuple[Literal["prebuilt", "build"], str]:
@@ -70,11 +86,13 @@ class ImageRegistry(pulumi.ComponentResource):
     repository_urls: dict[str, Output[str]]
     pull_hosts: Output[list[str]]
     pull_repository_arns: Output[list[str]]
+    # Per service: the ECR repositories its image pulls from (none for a public prebuilt image).
+    service_repository_arns: dict[str, Output[list[str]]]
 
     def __init__(self, name: str, args: ImageRegistryArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("dixi:aws:ImageRegistry", name, None, opts)
         child = ResourceOptions(parent=self)
-        self.refs, self.repository_urls = {}, {}
+        self.refs, self.repository_urls, self.service_repository_arns = {}, {}, {}
         lifecycle = json.dumps(
             {
                 "rules": [
@@ -97,6 +115,7 @@ class ImageRegistry(pulumi.ComponentResource):
                 if prebuilt_arn:
                     hosts.append(registry_host(where))
                     arns.append(prebuilt_arn)
+                self.service_repository_arns[service.name] = Output.from_input([prebuilt_arn] if prebuilt_arn else [])
                 continue
             repo = ecr.Repository(
                 f"{name}-{service.name}",
@@ -111,6 +130,7 @@ class ImageRegistry(pulumi.ComponentResource):
             self.repository_urls[service.name] = repo.repository_url
             hosts.append(repo.repository_url.apply(lambda url: url.split("/", 1)[0]))
             arns.append(repo.arn)
+            self.service_repository_arns[service.name] = repo.arn.apply(lambda arn: [arn])
             auth = ecr.get_authorization_token_output(registry_id=repo.registry_id, opts=pulumi.InvokeOutputOptions(parent=self))
             image = docker_build.Image(
                 f"{name}-{service.name}",
@@ -146,5 +166,11 @@ class ImageRegistry(pulumi.ComponentResource):
         self.pull_hosts = Output.all(*hosts).apply(lambda v: sorted(set(v)))
         self.pull_repository_arns = Output.all(*arns).apply(lambda v: sorted(set(v)))
         self.register_outputs(
-            {"refs": self.refs, "repositoryUrls": self.repository_urls, "pullHosts": self.pull_hosts, "pullRepositoryArns": self.pull_repository_arns}
+            {
+                "refs": self.refs,
+                "repositoryUrls": self.repository_urls,
+                "pullHosts": self.pull_hosts,
+                "pullRepositoryArns": self.pull_repository_arns,
+                "serviceRepositoryArns": self.service_repository_arns,
+            }
         )

@@ -62,10 +62,14 @@ def key_policy(account_id: str, partition: str = "aws") -> str:
     )
 
 
-def reader_statements(parameter_arn: str, key_arn: str, region: str, sid: str) -> list[dict[str, Any]]:
-    """IAM statements that let a role read one SecureString parameter encrypted with one key."""
+def reader_statements(parameter_arn: str, key_arn: str, region: str, sid: str, action: str = "ssm:GetParameter") -> list[dict[str, Any]]:
+    """IAM statements that let a role read one SecureString parameter encrypted with one key.
+
+    `action` is the read the reader makes: a host's boot script calls
+    GetParameter, the ECS agent GetParameters.
+    """
     return [
-        {"Sid": f"{sid}Parameter", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": parameter_arn},
+        {"Sid": f"{sid}Parameter", "Effect": "Allow", "Action": action, "Resource": parameter_arn},
         {
             "Sid": f"{sid}Decrypt",
             "Effect": "Allow",
@@ -81,10 +85,24 @@ def reader_statements(parameter_arn: str, key_arn: str, region: str, sid: str) -
     ]
 
 
+def gesture_token(name: str, stack: str, tags: dict[str, str], parent: pulumi.Resource) -> StackSecret:
+    """The token vision posts gesture events to the backend with, under `/<name>/<stack>/gesture-token`."""
+    return StackSecret(
+        f"{name}-gesture-token",
+        StackSecretArgs(
+            parameter_name=f"/{name}/{stack}/gesture-token",
+            description="Shared token vision uses to post gesture events to the backend",
+            tags=tags,
+        ),
+        opts=ResourceOptions(parent=parent),
+    )
+
+
 class StackSecret(pulumi.ComponentResource):
     parameter_name: Output[str]
     parameter_arn: Output[str]
     key_arn: Output[str]
+    value: Output[str]  # secret: for a resource that must hold the same value (a cache user's password)
 
     def __init__(self, name: str, args: StackSecretArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("dixi:aws:StackSecret", name, None, opts)
@@ -113,4 +131,5 @@ class StackSecret(pulumi.ComponentResource):
         self.parameter_name = parameter.name
         self.parameter_arn = parameter.arn
         self.key_arn = key.arn
-        self.register_outputs({"parameterName": self.parameter_name, "parameterArn": self.parameter_arn, "keyArn": self.key_arn})
+        self.value = Output.secret(value.result)
+        self.register_outputs({"parameterName": self.parameter_name, "parameterArn": self.parameter_arn, "keyArn": self.key_arn, "value": self.value})

@@ -18,9 +18,9 @@ from infra.aws import catalog
 from infra.aws.checks import INSTANCE
 from infra.aws.gpu_host import GPU_AMI_PARAMETER, SESSION_MANAGER, refuse_shrink
 from infra.aws.load_balancer import TLS_POLICY
+from infra.aws.mocks import zone_answers
 from infra.checks.adapters import all_openings
 from infra.common import cloudinit
-from infra.plan.mocking import MockContext
 from infra.plan.model import RecordedPlan, RecordedResource, Secret
 from infra.plan.run import ROOT, Plan, plan_stack
 
@@ -184,16 +184,6 @@ def test_the_plan_json_records_the_replacement_options(ec2_plan: Plan) -> None:
 # 4. Zones come from live lookups once, then stay.
 
 
-def _answers(zones: list[str], offered: list[str]) -> dict[str, Any]:
-    def zones_answer(ctx: MockContext, args: Any) -> dict[str, Any]:
-        return {"names": zones, "zoneIds": [f"use1-az{i}" for i, _ in enumerate(zones)], "id": "us-east-1"}
-
-    def offerings_answer(ctx: MockContext, args: Any) -> dict[str, Any]:
-        return {"locations": offered, "locationTypes": ["availability-zone"] * len(offered), "instanceTypes": ["x"] * len(offered), "id": "us-east-1"}
-
-    return {ZONES: zones_answer, OFFERINGS: offerings_answer}
-
-
 def _inputs(plan: RecordedPlan) -> dict[tuple[str, str], Any]:
     return {(r.type, r.name): json.dumps(r.inputs, sort_keys=True, default=repr) for r in plan.resources}
 
@@ -203,8 +193,8 @@ def _zone_of(plan: RecordedPlan, type_: str) -> set[str]:
 
 
 def test_different_lookup_answers_change_no_input_of_an_existing_stack() -> None:
-    first = plan_stack("aws-ec2", invoke_overrides=_answers(["us-east-1a", "us-east-1b", "us-east-1c"], ["us-east-1b", "us-east-1c"]))
-    later = _answers(["us-east-1c", "us-east-1d", "us-east-1f"], ["us-east-1d", "us-east-1f"])  # an impaired zone, new offerings
+    first = plan_stack("aws-ec2", invoke_overrides=zone_answers(["us-east-1a", "us-east-1b", "us-east-1c"], ["us-east-1b", "us-east-1c"]))
+    later = zone_answers(["us-east-1c", "us-east-1d", "us-east-1f"], ["us-east-1d", "us-east-1f"])  # an impaired zone, new offerings
     fresh = plan_stack("aws-ec2", invoke_overrides=later)
     assert _zone_of(fresh.recorded, SUBNET) != _zone_of(first.recorded, SUBNET), "the lookups do decide a new stack's zones"
     again = plan_stack("aws-ec2", prior=first.recorded, invoke_overrides=later)
@@ -214,7 +204,7 @@ def test_different_lookup_answers_change_no_input_of_an_existing_stack() -> None
 
 def test_another_instance_type_keeps_the_subnets_and_the_data_volume_where_they_are() -> None:
     first = plan_stack("aws-ec2")
-    bigger = plan_stack("aws-ec2", overrides={"dixi:gpuInstanceType": "g5.xlarge"}, prior=first.recorded, invoke_overrides=_answers(["us-east-1a", "us-east-1b"], ["us-east-1a"]))
+    bigger = plan_stack("aws-ec2", overrides={"dixi:gpuInstanceType": "g5.xlarge"}, prior=first.recorded, invoke_overrides=zone_answers(["us-east-1a", "us-east-1b"], ["us-east-1a"]))
     assert _zone_of(bigger.recorded, SUBNET) == _zone_of(first.recorded, SUBNET)
     assert _zone_of(bigger.recorded, VOLUME) == _zone_of(first.recorded, VOLUME), "the data volume must not move (that replaces it)"
     assert _instance(bigger).inputs["instanceType"] == "g5.xlarge"
