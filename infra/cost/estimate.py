@@ -80,7 +80,7 @@ def estimate(plan: RecordedPlan) -> CostReport:
         pricer = by_provider.get(r.package)
         items = pricer.price(r, plan) if pricer is not None else None
         if pricer is not None:
-            report.gpus += pricer.gpus(r)
+            report.gpus += pricer.gpus(r, plan)
         if items is None:
             if pricer is None or not r.type.startswith(pricer.free):
                 report.unpriced.append(r.key)

@@ -44,5 +44,7 @@ class Pricer:
     prices: tuple[Price, ...]
     # The seed's monthly figure for this cloud (shared/seed/deployment-architecture.md), if it has one.
     seed_monthly: float | None = None
-    # GPUs a resource brings (the comparison table counts them).
-    gpus: Callable[[RecordedResource], int] = field(default=lambda r: 0)
+    # GPUs a resource brings (the comparison table counts them); the plan lets a
+    # resource that names its machines elsewhere (an Auto Scaling group and its
+    # launch template) count them.
+    gpus: Callable[[RecordedResource, RecordedPlan], int] = field(default=lambda r, plan: 0)
