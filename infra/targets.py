@@ -92,6 +92,7 @@ KINDS: Final = MappingProxyType(
     {
         k.name: k
         for k in (
+            Kind("aws", "aws", "AwsEcsConfig", "aws", "ECS: Fargate for the web tier and vision, a GPU capacity provider for Ollama, one ALB"),
             Kind("aws-ec2", "aws", "AwsEc2Config", "aws_ec2", "one GPU host running Docker Compose behind an ALB"),
         )
     }

@@ -21,6 +21,10 @@ Rules:
   VPC's internet gateway (the API refuses one in a VPC without).
 - `compute-after-role-policies`: an instance or launch template waits for every
   policy attached to its role, so its boot script never runs without them.
+
+The ECS rules and the ECS services' workload adapter live in
+`infra.aws.ecs_checks`, which the last line of this module imports (the
+registry loads each cloud's `checks` module only).
 """
 
 from __future__ import annotations
@@ -421,3 +425,6 @@ def compute_after_role_policies(plan: RecordedPlan, root: Path) -> list[Problem]
                     problem("compute-after-role-policies", "error", vm, f"does not wait for {policy.type.rsplit(':', 1)[-1]} {policy.name} of its role, so its boot script can run before the role may do what it needs; add dependsOn")
                 )
     return problems
+
+
+from infra.aws import ecs_checks as _ecs_checks  # noqa: E402,F401  (registers the ECS rules and the ECS workload adapter)

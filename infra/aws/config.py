@@ -1,7 +1,8 @@
-"""Config models of the AWS stack kinds: what `aws-ec2` (and the AWS kinds to come) read.
+"""Config models of the AWS stack kinds: what `aws-ec2` and `aws` (ECS) read.
 
 `AwsConfig` holds what any AWS stack reads (region, network range, logs,
-DNS); `AwsEc2Config` adds the GPU host of `aws-ec2`. Limits come from
+DNS, the GPU instance type); `AwsEc2Config` adds the GPU host of `aws-ec2`,
+`AwsEcsConfig` the task counts and the egress of `aws`. Limits come from
 `infra.aws.catalog`, which says where each comes from.
 """
 
@@ -67,10 +68,15 @@ class AwsConfig(DixiConfig):
     log_retention_days: Annotated[int, BeforeValidator(_retention)] = Field(alias="dixi:logRetentionDays")
     vpc_cidr: Annotated[str, BeforeValidator(_cidr)] = Field(alias="dixi:vpcCidr")
     route53_zone_id: Annotated[str | None, BeforeValidator(_zone_id)] = Field(alias="dixi:route53ZoneId")
+    gpu_instance_type: Annotated[str, BeforeValidator(_instance_type)] = Field(alias="dixi:gpuInstanceType")
 
     @property
     def location(self) -> str:
         return self.region
+
+    @property
+    def gpus(self) -> int:
+        return catalog.gpus_of(self.gpu_instance_type)
 
     def cross_checks(self) -> list[tuple[str, Any, str]]:
         failures = super().cross_checks()
@@ -94,12 +100,31 @@ class AwsEc2Config(AwsConfig):
     """`aws-ec2`: the whole app on one GPU host with Docker Compose behind an ALB."""
 
     stack_kind: Literal["aws-ec2"] = Field(alias="dixi:target")
-    gpu_instance_type: Annotated[str, BeforeValidator(_instance_type)] = Field(alias="dixi:gpuInstanceType")
     root_volume_gib: Annotated[
         int, int_in(catalog.GPU_AMI_ROOT_SNAPSHOT_GIB, catalog.GP3_MAX_GIB, "the GPU image's root snapshot is 75 GiB; gp3 volumes end at 16 TiB")
     ] = Field(alias="dixi:rootVolumeGiB")
     data_volume_gib: Annotated[int, int_in(20, catalog.GP3_MAX_GIB, "gp3 volumes end at 16 TiB")] = Field(alias="dixi:dataVolumeGiB")
 
-    @property
-    def gpus(self) -> int:
-        return catalog.gpus_of(self.gpu_instance_type)
+
+# ECS's default quota of tasks per service is 5000; far past what one ALB
+# target group of web tasks needs. The bounds below keep a typo (30 for 3)
+# from becoming a bill: raise them here if you mean it.
+MAX_TASKS = 20
+
+
+class AwsEcsConfig(AwsConfig):
+    """`aws`: ECS with Fargate for the web tier and vision, a GPU capacity provider for Ollama, one ALB."""
+
+    stack_kind: Literal["aws"] = Field(alias="dixi:target")
+    frontend_tasks: Annotated[int, int_in(1, MAX_TASKS)] = Field(alias="dixi:frontendTasks")
+    backend_tasks: Annotated[int, int_in(1, MAX_TASKS)] = Field(alias="dixi:backendTasks")
+    backend_max_tasks: Annotated[int, int_in(1, MAX_TASKS)] = Field(alias="dixi:backendMaxTasks")
+    nat_gateways: Annotated[int, int_in(1, 2, "one shared NAT gateway, or one in each of the two zones")] = Field(alias="dixi:natGateways")
+
+    def cross_checks(self) -> list[tuple[str, Any, str]]:
+        failures = super().cross_checks()
+        if self.backend_max_tasks < self.backend_tasks:
+            failures.append(
+                ("dixi:backendMaxTasks", self.backend_max_tasks, f"is below dixi:backendTasks ({self.backend_tasks}); autoscaling runs between the two, so set it to {self.backend_tasks} or more")
+            )
+        return failures

@@ -10,9 +10,11 @@
 The rule reads workloads through `infra.checks.adapters.all_workloads`: the
 compose files VMs boot (every cloud's `@user_data` adapters) and what each
 cloud registers with `@workloads` (Kubernetes Deployments, StatefulSets,
-ReplicaSets and Pods with their HorizontalPodAutoscalers today). ECS
-services, Cloud Run, Container Apps and App Platform have no workload
-adapter yet: their targets add one when they arrive.
+ReplicaSets and Pods with their HorizontalPodAutoscalers, and ECS
+services: `desiredCount` up to the `maxCapacity` of their
+`ecs:service:DesiredCount` autoscaling target, env names from each
+container's `environment` and `secrets`). Cloud Run, Container Apps and App
+Platform have no workload adapter yet: their targets add one when they arrive.
 
 It never says "clean" without having looked: when the plan runs containers
 (`adapters.runs_containers`: a VM, a Kubernetes workload, a Helm release, a

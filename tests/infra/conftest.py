@@ -28,3 +28,8 @@ def plan_of() -> PlanOf:
 @pytest.fixture(scope="session")
 def ec2_plan(plan_of: PlanOf) -> Plan:
     return plan_of("aws-ec2")
+
+
+@pytest.fixture(scope="session")
+def ecs_plan(plan_of: PlanOf) -> Plan:
+    return plan_of("aws")

@@ -121,13 +121,32 @@ def _secret_in_user_data() -> RecordedPlan:
     return _plan(password, _vm(_user_data(script="#!/bin/bash\nset -e\necho s3cr3t-token-value\n")))
 
 
+def _gpu_capacity(protection: str) -> RecordedPlan:
+    """A cluster with a capacity provider of EC2 instances and a service on it, each waiting for what it must."""
+    cluster = _r("aws:ecs/cluster:Cluster", "dixi-cluster", name="dixi-s")
+    group = _r("aws:autoscaling/group:Group", "dixi-asg", forceDelete=True, protectFromScaleIn=False)
+    group.state["arn"] = "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:x:autoScalingGroupName/dixi-asg"
+    group.dependencies = [cluster.key]
+    provider = _r("aws:ecs/capacityProvider:CapacityProvider", "dixi-gpu", name="dixi-gpu", autoScalingGroupProvider={"autoScalingGroupArn": group.state["arn"], "managedTerminationProtection": protection})
+    association = _r("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "dixi-capacity", clusterName="dixi-s", capacityProviders=["FARGATE", "dixi-gpu"])
+    service = _r("aws:ecs/service:Service", "dixi-ollama", name="ollama", capacityProviderStrategies=[{"capacityProvider": "dixi-gpu", "weight": 1}])
+    service.dependencies = [association.key]
+    return _plan(cluster, group, provider, association, service)
+
+
+def _task_definition(container: dict[str, Any], **inputs: Any) -> RecordedPlan:
+    """One ECS task definition (Fargate, 512 CPU units, 1 GiB) running `container`; tests/infra/test_ecs_checks.py has the rules' own tests."""
+    fields = {"family": "dixi-task", "containerDefinitions": json.dumps([{"image": "img", "essential": True, **container}]), "cpu": "512", "memory": "1024", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], **inputs}
+    return _plan(_r("aws:ecs/taskDefinition:TaskDefinition", "dixi-task", **fields))
+
+
 # rule -> (a plan that breaks it, words its problem must contain)
 BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
     "checks-cover-entry-points": lambda: (_plan(_r("gcp:compute/unknownThing:TargetSslProxyFirewall", "dixi-fw")), "no check adapter reads"),
     "private-ports-not-public": lambda: (_plan(_r(SG_RULE, "dixi-r", ipProtocol="tcp", fromPort=11434, toPort=11434, cidrIpv4="0.0.0.0/0")), "port 11434 (ollama)"),
     "parented-by-component": lambda: (_plan(_r("aws:ec2/securityGroup:SecurityGroup", "stray", parent=STACK)), "not under a dixi:* component"),
     "mocks-answer-every-invoke": lambda: (_plan(unanswered_invokes=["aws:ec2/getAmi:getAmi"]), "no answer for the invoke aws:ec2/getAmi:getAmi"),
-    "everything-priced": lambda: (_plan(_r("aws:ec2/natGateway:NatGateway", "dixi-nat")), "has no price"),
+    "everything-priced": lambda: (_plan(_r("aws:ec2transitgateway/transitGateway:TransitGateway", "dixi-tgw")), "has no price"),
     "image-build-context": lambda: (_plan(_r("docker-build:index:Image", "dixi-img", context={"location": "app/nowhere"}, dockerfile={"location": "app/nowhere/Dockerfile"})), "'app/nowhere' does not exist"),
     "cloud-init-schema": lambda: (_plan(_vm("#cloud-config\nruncmd: 5\nwrite_files:\n  - path: /x\n    permissions: 644\n")), "runcmd"),
     "compose-spec": lambda: (_plan(_vm(_broken_compose())), "services/backend/depends_on"),
@@ -147,6 +166,12 @@ BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
     "lb-after-internet-gateway": lambda: (_vpc_with_lb(depends=False), "does not wait for the internet gateway"),
     "compute-after-role-policies": lambda: (_host_with_role(depends=False), "does not wait for RolePolicy dixi-role-policy"),
     "event-bus-for-replicas": lambda: (_plan(_vm(_user_data(_backends(2)))), "runs backend with up to 2 replica(s) (/opt/dixi/docker-compose.yml: deploy.replicas 2), but its env has no EVENT_BUS_URL"),
+    "ecs-container-definitions": lambda: (_task_definition({"name": "backend", "portMappings": [{"containerPort": 3001, "protocol": "TCP"}]}), "containerDefinitions[0].portMappings[0].protocol is 'TCP'"),
+    "fargate-task-size": lambda: (_task_definition({"name": "x"}, cpu="256", memory="4096"), "with cpu 256 Fargate offers 512, 1024, 2048 MiB"),
+    "ecs-gpu-placement": lambda: (_task_definition({"name": "x", "resourceRequirements": [{"type": "GPU", "value": "1"}]}), "requiresCompatibilities includes FARGATE, which offers no GPUs"),
+    "ecs-log-options": lambda: (_task_definition({"name": "x", "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/dixi/x", "awslogs-region": "us-east-1"}}}), "without awslogs-stream-prefix, which ECS requires on Fargate"),
+    "ecs-matches-spec": lambda: (_task_definition({"name": "ollama", "portMappings": [{"containerPort": 8080}]}), "maps port(s) 8080, but spec.py serves ollama on 11434"),
+    "ecs-capacity-teardown": lambda: (_gpu_capacity("ENABLED"), "has managedTerminationProtection ENABLED"),
 }  # fmt: skip
 
 # rule -> a plan like the bad one, fixed: the rule must say nothing.
@@ -164,6 +189,7 @@ GOOD: dict[str, Callable[[], RecordedPlan]] = {
     "iam-policy": lambda: _plan(_r("aws:iam/rolePolicy:RolePolicy", "dixi-p", policy=_policy_doc("s3:GetObject", "arn:aws:s3:::b/*"))),
     "secret-read-scoped": lambda: _plan(_r("aws:iam/rolePolicy:RolePolicy", "dixi-p", policy=_policy_doc("ssm:GetParameter", "arn:aws:ssm:us-east-1:1:parameter/x"))),
     "event-bus-for-replicas": lambda: _plan(_vm(_user_data(_backends(2, bus=True)))),
+    "ecs-capacity-teardown": lambda: _gpu_capacity("DISABLED"),
 }  # fmt: skip
 
 NEEDS_CLOUD_INIT = {"cloud-init-schema"}
@@ -284,7 +310,8 @@ def test_a_vm_whose_user_data_has_no_readable_compose_file_could_not_be_judged()
     assert "no workload adapter found backend" in problems[0][1] and "could not be judged" in problems[0][1]
 
 
-def test_a_container_service_no_workload_adapter_reads_yet_could_not_be_judged() -> None:
+def test_containers_that_no_workload_adapter_reads_could_not_be_judged() -> None:
+    # A task definition alone runs nothing the adapters count (an ECS service does, and is read).
     problems = _bus_problems(_plan(_r("aws:ecs/taskDefinition:TaskDefinition", "dixi-backend", family="dixi-backend", containerDefinitions="[]")))
     assert [severity for severity, _ in problems] == ["warning"] and "TaskDefinition dixi-backend" in problems[0][1]
 

@@ -194,7 +194,7 @@ def test_a_key_of_another_kind_set_away_from_its_default_names_the_kinds_that_ta
     with pytest.raises(ConfigError) as raised:
         parse({**files.values, "dixi:target": "tiny", "dixi:gpuInstanceType": "g5.xlarge"}, files.stack_file, files.defaults)
     assert raised.value.lines == [
-        "Pulumi.aws-ec2.yaml: dixi:gpuInstanceType: 'g5.xlarge' is not used by stack kind 'tiny'; kinds that take it: aws-ec2"
+        "Pulumi.aws-ec2.yaml: dixi:gpuInstanceType: 'g5.xlarge' is not used by stack kind 'tiny'; kinds that take it: aws, aws-ec2"
     ]
 
 
