@@ -3,9 +3,11 @@
 Creates, as children:
 - the container instances' IAM role and instance profile; the role's one
   inline policy allows exactly what the ECS agent does for this cluster
-  (register, poll, report state; the ECS part of AWS's
-  `AmazonEC2ContainerServiceforEC2Role`, scoped to the cluster and its
-  container instances per the Service Authorization Reference for ECS).
+  (register, poll, report state: the ECS actions of AWS's
+  `AmazonEC2ContainerServiceforEC2Role`, which the ECS guide offers "as a
+  guide when creating a custom policy" (instance_IAM_role.html), less
+  CreateCluster, scoped to the cluster and its container instances per the
+  Service Authorization Reference for ECS).
   Nothing else: images, logs and secrets are the task execution roles'
   business, and tasks get their own roles;
 - the instances' security group: nothing gets in (tasks use `awsvpc`, so

@@ -28,7 +28,11 @@ Auto Scaling group replaces at will:
 - Instance store plus a pull from the models bucket: g4dn's NVMe is fastest,
   but empty after every stop or replacement: every start copies the models
   in first, and the bucket sync has to be written and kept in the boot.
-EFS costs a few seconds at load for no scripting and no lost models.
+EFS costs a few seconds at load for no scripting and no lost models. The
+GPU instances mount it through the ECS agent with the EFS mount helper,
+which the ECS-optimized AMIs ship (aws/amazon-ecs-ami: al2023.pkr.hcl runs
+scripts/append-efs-client-info.sh, which writes into its
+/etc/amazon/efs/efs-utils.conf); Fargate has it built in.
 
 Left out: EFS backups (the models can be pulled again; `dixi:retainData`
 keeps them across destroy), a customer-managed KMS key, lifecycle rules to
