@@ -48,7 +48,32 @@ read), target proxies (reached only through the forwarding rules that name
 them), and the firewall policy containers, associations and IAM bindings
 (their rules are read; they let nothing in themselves).
 
-Left out: deny rules and rule priorities (a deny never makes an opening
+Rules (facts from `infra.gcp.catalog`, each with its source there):
+- `gce-gpu-vm`: every instance and instance template (global and regional)
+  with a GPU (`guestAccelerators`, or a machine type that brings one: G2, A2,
+  A3) has `scheduling.onHostMaintenance` TERMINATE (Compute Engine cannot
+  live-migrate GPU VMs; unset is MIGRATE); attaches accelerators only to N1
+  (T4, V100, P4, P100, in the counts an N1 VM takes), never to f1-micro,
+  g1-small or a series without GPUs; attaches nothing to a G2/A2/A3 type
+  but its own built-in GPUs; and has no external address
+  (`networkInterfaces[].accessConfigs` or `ipv6AccessConfigs`): issue 10's GPU
+  VM has no external IP and leaves through Cloud NAT. A machine type or
+  accelerator the catalog does not know is a warning that it could not be judged.
+- `cloud-run-gpu`: every Cloud Run v2 service that asks for a GPU (a
+  container's `resources.limits["nvidia.com/gpu"]` or
+  `template.nodeSelector.accelerator`) names the GPU in the node selector,
+  runs in a `location` that offers it, asks for exactly one GPU, gives that
+  container at least the GPU's CPU and memory (L4: 4 CPU, 16 GiB; limits read
+  as Kubernetes quantities, a missing limit is Cloud Run's default 1 CPU /
+  512 MiB), sets `cpuIdle` false (CPU always allocated; unset is a warning),
+  and bounds its instances (`template.scaling.maxInstanceCount`, the
+  service-level `scaling.maxInstanceCount`, or manual scaling): ours, as an
+  unbounded GPU service can run up a bill. An unknown accelerator or an
+  unreadable value is a warning that it could not be judged.
+The rules leave out GPU zones and quota, the vCPUs and memory an N1 VM may
+have with each GPU count, and Cloud Run v1 services and jobs.
+
+Left out of the adapters: deny rules and rule priorities (a deny never makes an opening
 safer here: the allow is still reported), other protocols (icmp, esp, ah,
 sctp, ipip reach no TCP port), Cloud Run IAM (a service that demands
 authentication is still reachable), backend ports the plan cannot name (a
@@ -62,8 +87,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any, Final
 
+from infra.checks import Problem, Severity, problem, rule
 from infra.checks.adapters import (
     ALL_PORTS,
     INTERNET,
@@ -75,6 +102,7 @@ from infra.checks.adapters import (
     port_range,
     user_data,
 )
+from infra.gcp import catalog
 from infra.plan.model import RecordedPlan, RecordedResource, Secret, reveal
 
 FIREWALL: Final = "gcp:compute/firewall:Firewall"
@@ -215,8 +243,8 @@ def _firewall_policy_rule(r: RecordedResource, plan: RecordedPlan) -> Iterator[O
 
 @openings(*POLICIES_WITH_RULES)
 def _firewall_policy_with_rules(r: RecordedResource, plan: RecordedPlan) -> Iterator[Opening]:
-    for rule in _inputs(r).get("rules") or []:
-        yield from _policy_rule(r, rule)
+    for entry in _inputs(r).get("rules") or []:
+        yield from _policy_rule(r, entry)
 
 
 def _refs(value: Any, keys: frozenset[str]) -> Iterator[str]:
@@ -352,3 +380,212 @@ def _instance_user_data(r: RecordedResource) -> list[UserData]:
         if isinstance(value, str) and value:
             found.append(UserData(r, value, METADATA_VALUE_LIMIT, f"Compute Engine metadata ({key})", secret))
     return found
+
+
+# --- gce-gpu-vm -----------------------------------------------------------------------------------
+
+GPU_VM_TYPES: Final = (
+    "gcp:compute/instance:Instance",
+    "gcp:compute/instanceTemplate:InstanceTemplate",
+    "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate",
+)
+GCE_GPU_VM: Final = "gce-gpu-vm"
+
+
+def _accelerator_name(value: Any) -> str:
+    """`nvidia-tesla-t4` from a bare name or a URL such as `projects/p/zones/z/acceleratorTypes/nvidia-tesla-t4`."""
+    return str(value or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _attached(i: dict[str, Any]) -> list[tuple[str, int]]:
+    """(accelerator type, count) per `guestAccelerators` entry; a count the plan does not hold is -1."""
+    return [(_accelerator_name(a.get("type")), int_or(a.get("count"), -1)) for a in i.get("guestAccelerators") or [] if isinstance(a, dict)]
+
+
+def _machine_type_problems(vm: RecordedResource, machine_type: str, attached: list[tuple[str, int]]) -> list[Problem]:
+    """What the machine type says about the accelerators attached to it (an unknown type or accelerator: not judged)."""
+    series = catalog.series_of(machine_type)
+    built_in = catalog.GPU_MACHINE_TYPES.get(machine_type)
+    if built_in is not None:
+        # https://cloud.google.com/compute/docs/gpus: "For the A and G series accelerator-optimized
+        # machine types, the specified GPU model automatically attaches to the instance."
+        return [
+            problem(GCE_GPU_VM, "error", vm, f"machine type {machine_type} brings {built_in.gpus} {built_in.accelerator} built in, "
+                    f"but guestAccelerators attaches {count} {name}; attach nothing, or exactly its own {built_in.gpus} {built_in.accelerator}")
+            for name, count in attached
+            if (name, count) != (built_in.accelerator, built_in.gpus)
+        ]
+    if series in catalog.GPU_SERIES:
+        return [problem(GCE_GPU_VM, "warning", vm, f"machine type {machine_type} is a GPU machine type infra/gcp/catalog.py does not list, so which GPUs it brings and what it may attach could not be judged")]
+    if not attached:
+        return []
+    if series != "n1" and series not in catalog.NO_GPU_SERIES and machine_type not in catalog.N1_SHARED_CORE:
+        return [problem(GCE_GPU_VM, "warning", vm, f"machine type {machine_type} is not in infra/gcp/catalog.py, so whether it takes the attached {', '.join(n for n, _ in attached)} could not be judged")]
+    if series != "n1" or machine_type in catalog.N1_SHARED_CORE:
+        # Same page: only N1 general-purpose types, "except for the N1 shared-core (f1-micro and g1-small)", take attached GPUs.
+        return [problem(GCE_GPU_VM, "error", vm, f"machine type {machine_type} takes no attached GPU, but guestAccelerators attaches {', '.join(n for n, _ in attached)}; "
+                        f"attach {', '.join(catalog.N1_GPU_COUNTS)} only to an N1 type (not f1-micro or g1-small), or pick a G2 type for an L4")]
+    problems = []
+    for name, count in attached:
+        allowed = catalog.N1_GPU_COUNTS.get(name)
+        built_in_by = sorted({t.split("-", 1)[0].upper() for t, m in catalog.GPU_MACHINE_TYPES.items() if m.accelerator == name})
+        if allowed is None and built_in_by:
+            problems.append(problem(GCE_GPU_VM, "error", vm, f"attaches {name} to N1 machine type {machine_type}, but {name} comes only built into {'/'.join(built_in_by)} machine types; "
+                                    f"N1 takes {', '.join(catalog.N1_GPU_COUNTS)} (use a {'/'.join(built_in_by).lower()}-* type for {name})"))
+        elif allowed is None:
+            problems.append(problem(GCE_GPU_VM, "warning", vm, f"attaches accelerator {name!r}, which infra/gcp/catalog.py does not know, so whether {machine_type} takes it could not be judged"))
+        elif count not in allowed:
+            shown = "an unreadable count" if count < 0 else f"{count}"
+            problems.append(problem(GCE_GPU_VM, "error", vm, f"attaches {shown} {name} to {machine_type}; an N1 VM takes {', '.join(map(str, allowed))} of them"))
+    return problems
+
+
+def _brings_gpus(machine_type: str) -> bool:
+    return machine_type in catalog.GPU_MACHINE_TYPES or catalog.series_of(machine_type) in catalog.GPU_SERIES
+
+
+@rule(GCE_GPU_VM)
+def gce_gpu_vm(plan: RecordedPlan, root: Path) -> list[Problem]:
+    problems = []
+    for vm in plan.of_type(*GPU_VM_TYPES):
+        i = _inputs(vm)
+        attached = _attached(i)
+        raw_type = i.get("machineType")
+        machine_type = catalog.machine_type_name(raw_type) if isinstance(raw_type, str) and raw_type else ""
+        if not attached and not (machine_type and _brings_gpus(machine_type)):
+            continue  # no GPU: nothing here to judge
+        if not machine_type:
+            problems.append(problem(GCE_GPU_VM, "warning", vm, f"attaches {', '.join(n for n, _ in attached)} but its machineType is not in the plan, so whether it takes them could not be judged"))
+        else:
+            problems.extend(_machine_type_problems(vm, machine_type, attached))
+        # pulumi_gcp compute/instance.py (guest_accelerators): "GPU accelerators can only be used with
+        # on_host_maintenance option set to TERMINATE"; GPU VMs "can't be live migrated"
+        # (https://cloud.google.com/compute/docs/gpus/gpu-host-maintenance). Unset is MIGRATE for the API.
+        maintenance = (i.get("scheduling") or {}).get("onHostMaintenance")
+        if str(maintenance or "").upper() != "TERMINATE":
+            found = f"is {maintenance!r}" if maintenance else "is not set (Compute Engine then uses MIGRATE)"
+            problems.append(problem(GCE_GPU_VM, "error", vm, f"is a GPU VM whose scheduling.onHostMaintenance {found}; Compute Engine cannot live-migrate GPU VMs and accepts only TERMINATE"))
+        # Issue 10: the GPU VM has no external IP; its egress goes through Cloud NAT.
+        for index, nic in enumerate(i.get("networkInterfaces") or []):
+            external = [key for key in ("accessConfigs", "ipv6AccessConfigs") if isinstance(nic, dict) and nic.get(key)]
+            for key in external:
+                problems.append(problem(GCE_GPU_VM, "error", vm, f"is a GPU VM with an external address (networkInterfaces[{index}].{key} is set); "
+                                        "it must have none (no accessConfigs) and reach the internet through Cloud NAT"))
+    return problems
+
+
+# --- cloud-run-gpu --------------------------------------------------------------------------------
+
+CLOUD_RUN_GPU: Final = "cloud-run-gpu"
+GPU_LIMIT: Final = "nvidia.com/gpu"
+# Kubernetes quantity suffixes (the provider documents Cloud Run limits as k8s quantities:
+# pulumi_gcp cloudrunv2/_inputs.py, ServiceTemplateContainerResourcesArgs.limits).
+_BINARY: Final = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_DECIMAL: Final = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_QUANTITY: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|k|K|M|G|T|m)?\s*$")
+
+
+def cpu_quantity(value: Any) -> float | None:
+    """CPUs from "4", "4.0" or "4000m"; None when unreadable."""
+    found = _QUANTITY.match(str(value)) if value is not None else None
+    if not found or (found.group(2) or "") not in ("", "m"):
+        return None
+    number = float(found.group(1))
+    return number / 1000 if found.group(2) == "m" else number
+
+
+def memory_gib(value: Any) -> float | None:
+    """GiB from "16Gi", "16384Mi", "16G" (decimal, 10^9 bytes) or bytes; None when unreadable."""
+    found = _QUANTITY.match(str(value)) if value is not None else None
+    if not found or found.group(2) == "m":
+        return None
+    unit = found.group(2) or ""
+    scale = _BINARY.get(unit) or _DECIMAL[unit]
+    return float(found.group(1)) * scale / 2**30
+
+
+def _gpu_count(value: Any) -> int | None:
+    count = int_or(value, -1)
+    return count if count >= 0 and str(value).strip().replace(".0", "").isdigit() else None
+
+
+def _max_instances_bounded(i: dict[str, Any]) -> bool:
+    template_scaling = (i.get("template") or {}).get("scaling") or {}
+    service_scaling = i.get("scaling") or {}
+    if str(service_scaling.get("scalingMode") or "").upper() == "MANUAL":
+        return True  # manual scaling runs manualInstanceCount instances, no autoscaling past it
+    return any(int_or(s.get("maxInstanceCount"), 0) > 0 for s in (template_scaling, service_scaling))
+
+
+def _cloud_run_gpu_problems(service: RecordedResource) -> list[Problem]:
+    i = _inputs(service)
+    template = i.get("template") or {}
+    containers = [c for c in template.get("containers") or [] if isinstance(c, dict)]
+    selector = (template.get("nodeSelector") or {}).get("accelerator")
+    with_gpu = [c for c in containers if GPU_LIMIT in ((c.get("resources") or {}).get("limits") or {})]
+    if not with_gpu and not selector:
+        return []
+    found: list[Problem] = []
+
+    def report(severity: Severity, message: str) -> None:
+        found.append(problem(CLOUD_RUN_GPU, severity, service, message))
+
+    # https://cloud.google.com/run/docs/configuring/services/gpu: the GPU type is chosen by the
+    # node selector (pulumi_gcp cloudrunv2 "Cloudrunv2 Service Gpu" example: accelerator "nvidia-l4").
+    if not selector:
+        report("error", f"asks for a GPU ({GPU_LIMIT}) but sets no template.nodeSelector.accelerator; name the GPU type, one of {', '.join(catalog.CLOUD_RUN_GPUS)}")
+        return found
+    gpu = catalog.CLOUD_RUN_GPUS.get(str(selector))
+    if gpu is None:
+        report("warning", f"asks for accelerator {selector!r}, which infra/gcp/catalog.py does not know, so its region, CPU and memory could not be judged")
+        return found
+    # Same page, "Supported regions" (see catalog.CLOUD_RUN_GPUS for the conflicting copies).
+    location = i.get("location")
+    if not isinstance(location, str) or not location:
+        report("warning", f"has no location in the plan, so whether its region offers {selector} could not be judged")
+    elif location not in gpu.regions:
+        report("error", f"runs in {location}, which does not offer Cloud Run {selector} GPUs; use one of {', '.join(gpu.regions)}")
+    # Same page: "You can configure one GPU per Cloud Run instance"; the GPU attaches to one container.
+    counts = [(c.get("name") or f"containers[{containers.index(c)}]", _gpu_count(((c.get("resources") or {}).get("limits") or {}).get(GPU_LIMIT))) for c in with_gpu]
+    if any(count is None for _, count in counts):
+        report("warning", f"has a {GPU_LIMIT} limit the plan cannot read as a number, so its GPU count could not be judged")
+    else:
+        total = sum(count or 0 for _, count in counts)
+        if total != catalog.CLOUD_RUN_GPUS_PER_INSTANCE:
+            where = ", ".join(f"{name}: {count}" for name, count in counts) or f"no container sets {GPU_LIMIT}"
+            report("error", f"asks for {total} GPU(s) per instance ({where}); Cloud Run attaches exactly {catalog.CLOUD_RUN_GPUS_PER_INSTANCE} GPU to one container of an instance")
+    # Same page: L4 needs "a minimum of 4 CPU and 16 GiB of memory", and CPU always allocated.
+    for container in with_gpu or containers[:1]:
+        name = container.get("name") or f"containers[{containers.index(container)}]"
+        resources = container.get("resources") or {}
+        limits = resources.get("limits") or {}
+        cpu = cpu_quantity(limits["cpu"]) if "cpu" in limits else catalog.CLOUD_RUN_DEFAULT_CPU
+        memory = memory_gib(limits["memory"]) if "memory" in limits else catalog.CLOUD_RUN_DEFAULT_MEMORY_GIB
+        if cpu is None:
+            report("warning", f"container {name} has a cpu limit {limits.get('cpu')!r} the rule cannot read, so whether it meets {selector}'s {gpu.min_cpu:g} CPU could not be judged")
+        elif cpu < gpu.min_cpu:
+            shown = f"cpu limit {limits['cpu']!r}" if "cpu" in limits else "no cpu limit (Cloud Run's default, 1 CPU)"
+            report("error", f"container {name} has {shown}; Cloud Run with {selector} needs at least {gpu.min_cpu:g} CPU")
+        if memory is None:
+            report("warning", f"container {name} has a memory limit {limits.get('memory')!r} the rule cannot read, so whether it meets {selector}'s {gpu.min_memory_gib:g} GiB could not be judged")
+        elif memory < gpu.min_memory_gib:
+            shown = f"memory limit {limits['memory']!r} ({memory:.3g} GiB)" if "memory" in limits else "no memory limit (Cloud Run's default, 512 MiB)"
+            report("error", f"container {name} has {shown}; Cloud Run with {selector} needs at least {gpu.min_memory_gib:g} GiB")
+        idle = resources.get("cpuIdle")
+        if idle is True:
+            report("error", f"container {name} has cpuIdle true (CPU only during requests); Cloud Run GPUs need CPU always allocated: set cpuIdle false")
+        elif idle is None:
+            # pulumi_gcp cloudrunv2/_inputs.py: cpuIdle is "True by default if the parent resources field is not set".
+            report("warning", f"container {name} does not set cpuIdle, so whether its CPU is always allocated, as Cloud Run GPUs need, could not be judged; set cpuIdle false")
+    # Ours: an unbounded GPU service can run up a bill (Cloud Run bills the GPU for each instance's whole life).
+    if not _max_instances_bounded(i):
+        report("error", "sets no maximum instance count (template.scaling.maxInstanceCount); a GPU service without one can scale to as many billed GPU instances as the quota allows")
+    return found
+
+
+@rule(CLOUD_RUN_GPU)
+def cloud_run_gpu(plan: RecordedPlan, root: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    for service in plan.of_type(CLOUD_RUN_V2):
+        problems.extend(_cloud_run_gpu_problems(service))
+    return problems

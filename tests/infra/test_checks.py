@@ -140,6 +140,19 @@ def _task_definition(container: dict[str, Any], **inputs: Any) -> RecordedPlan:
     return _plan(_r("aws:ecs/taskDefinition:TaskDefinition", "dixi-task", **fields))
 
 
+def _gce_gpu_vm(maintenance: str) -> RecordedResource:
+    """An instance template for n1-standard-4 with one T4 and no external IP; tests/infra/test_gcp_checks.py has the rule's own tests."""
+    return _r("gcp:compute/instanceTemplate:InstanceTemplate", "dixi-gpu", machineType="n1-standard-4", guestAccelerators=[{"type": "nvidia-tesla-t4", "count": 1.0}],
+              scheduling={"onHostMaintenance": maintenance}, networkInterfaces=[{"network": "dixi-vpc"}])
+
+
+def _cloud_run_gpu(location: str) -> RecordedResource:
+    """Ollama on Cloud Run with one L4, 4 CPU, 16 GiB, CPU always allocated, at most one instance; tests/infra/test_gcp_checks.py has the rule's own tests."""
+    container = {"name": "ollama", "image": "ollama/ollama", "resources": {"limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}, "cpuIdle": False}}
+    return _r("gcp:cloudrunv2/service:Service", "dixi-ollama", location=location,
+              template={"containers": [container], "nodeSelector": {"accelerator": "nvidia-l4"}, "scaling": {"maxInstanceCount": 1.0}})
+
+
 # rule -> (a plan that breaks it, words its problem must contain)
 BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
     "checks-cover-entry-points": lambda: (_plan(_r("gcp:compute/unknownThing:TargetSslProxyFirewall", "dixi-fw")), "no check adapter reads"),
@@ -172,6 +185,8 @@ BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
     "ecs-log-options": lambda: (_task_definition({"name": "x", "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/dixi/x", "awslogs-region": "us-east-1"}}}), "without awslogs-stream-prefix, which ECS requires on Fargate"),
     "ecs-matches-spec": lambda: (_task_definition({"name": "ollama", "portMappings": [{"containerPort": 8080}]}), "maps port(s) 8080, but spec.py serves ollama on 11434"),
     "ecs-capacity-teardown": lambda: (_gpu_capacity("ENABLED"), "has managedTerminationProtection ENABLED"),
+    "gce-gpu-vm": lambda: (_plan(_gce_gpu_vm("MIGRATE")), "scheduling.onHostMaintenance is 'MIGRATE'"),
+    "cloud-run-gpu": lambda: (_plan(_cloud_run_gpu("us-west1")), "runs in us-west1, which does not offer Cloud Run nvidia-l4 GPUs"),
 }  # fmt: skip
 
 # rule -> a plan like the bad one, fixed: the rule must say nothing.
@@ -190,6 +205,8 @@ GOOD: dict[str, Callable[[], RecordedPlan]] = {
     "secret-read-scoped": lambda: _plan(_r("aws:iam/rolePolicy:RolePolicy", "dixi-p", policy=_policy_doc("ssm:GetParameter", "arn:aws:ssm:us-east-1:1:parameter/x"))),
     "event-bus-for-replicas": lambda: _plan(_vm(_user_data(_backends(2, bus=True)))),
     "ecs-capacity-teardown": lambda: _gpu_capacity("DISABLED"),
+    "gce-gpu-vm": lambda: _plan(_gce_gpu_vm("TERMINATE")),
+    "cloud-run-gpu": lambda: _plan(_cloud_run_gpu("us-central1")),
 }  # fmt: skip
 
 NEEDS_CLOUD_INIT = {"cloud-init-schema"}
