@@ -268,8 +268,14 @@ def service_env(
     ollama_model: str,
     *,
     event_bus_url: str | None = None,
+    url_of: Callable[[Service], str] | None = None,
 ) -> dict[str, str]:
     """The plain env of `service` on a target where `host_of(s)` is the host name of `s`.
+
+    A target where a service is not reached as `http://<host>:<port>` (Cloud
+    Run: `https://<name>-<number>.<region>.run.app`) gives `url_of(s)`, the
+    base URL of `s`, instead; `host_of` then only serves the services
+    `url_of` does not answer for (it returns "" for them).
 
     A target that runs `service` with several replicas passes the URL of the
     bus it provides (`event_bus_url`), which lands in `service.event_bus.url_env`.
@@ -280,7 +286,8 @@ def service_env(
     env = dict(service.env)
     for var, target in service.links.items():
         other = BY_NAME[target]
-        env[var] = other.url(host_of(other))
+        given = url_of(other) if url_of is not None else ""
+        env[var] = given or other.url(host_of(other))
     if service.model_env:
         env[service.model_env] = ollama_model
     if event_bus_url is not None:

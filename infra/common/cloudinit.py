@@ -175,12 +175,17 @@ def boot_script(
     before_start: Sequence[str],
     on_failure: Sequence[str] = (),
     prepare_storage: Sequence[str] = (),
+    wait_healthy: Sequence[str] = WAIT_HEALTHY,
+    wait_running: Sequence[str] = WAIT_RUNNING,
 ) -> str:
     """The script cloud-init runs once: prepare storage, install, run the cloud's steps, start, wait.
 
     `data_dirs` are (host directory, owner uid) pairs: each container runs as
     a non-root uid and must be able to write its volume. `on_failure` runs
-    when any step fails, after the script has logged what it knows.
+    when any step fails, after the script has logged what it knows. The boot
+    ends when the `wait_healthy` services report healthy and the
+    `wait_running` ones run (a host that runs only some of the services
+    names those).
     """
     compose = f"docker compose -f {COMPOSE_PATH}"
     lines = [
@@ -192,8 +197,8 @@ def boot_script(
         *before_start,
         f"retry {compose} pull --quiet",
         f"{compose} up -d",
-        f"wait_for Health.Status healthy {HEALTH_TIMEOUT_SECONDS} {' '.join(WAIT_HEALTHY)}",
-        f"wait_for Status running 300 {' '.join(WAIT_RUNNING)}",
+        *([f"wait_for Health.Status healthy {HEALTH_TIMEOUT_SECONDS} {' '.join(wait_healthy)}"] if wait_healthy else []),
+        *([f"wait_for Status running 300 {' '.join(wait_running)}"] if wait_running else []),
         'echo "DIXI BOOT DONE"',
     ]
     return "\n".join(lines) + "\n"

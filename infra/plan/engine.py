@@ -162,6 +162,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 if getattr(request.hooks, when)
             },
             id=response.id,
+            # An explicit provider's reference is "<urn>::<id>"; the default provider is not recorded.
+            provider=self._key(request.provider.rsplit("::", 1)[0]) if request.provider and "::" in request.provider else None,
         )
         registration = self.resources.get(response.urn)
         if registration is not None:

@@ -118,6 +118,8 @@ class RecordedResource:
     hooks: dict[str, list[str]] = field(default_factory=dict)
     id: str = ""
     state: dict[str, Any] = field(default_factory=dict)
+    # The explicit provider resource it is created through, if any (the program passed one).
+    provider: ResourceKey | None = None
 
     @property
     def key(self) -> ResourceKey:
