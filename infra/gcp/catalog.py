@@ -173,3 +173,15 @@ def series_of(machine_type: str) -> str:
     if name.startswith("custom-"):
         return "n1"
     return name.split("-", 1)[0]
+
+
+# The GPU VMs the `gcp` stack accepts for Ollama (each has a price in
+# infra/gcp/prices.py): N1 with one attached T4, or G2 with its built-in L4.
+STACK_GPU_MACHINE_TYPES: Final = ("n1-standard-4", "n1-standard-8", "g2-standard-4", "g2-standard-8")
+# The GPU Ollama gets on Cloud Run (dixi:ollamaRuntime "cloud-run").
+CLOUD_RUN_OLLAMA_GPU: Final = "nvidia-l4"
+
+
+def attached_accelerator(machine_type: str) -> str | None:
+    """The GPU the stack attaches to `machine_type`: a T4 on N1, none where the type brings its own."""
+    return DEFAULT_GPU_ACCELERATOR if series_of(machine_type) == "n1" else None

@@ -96,14 +96,19 @@ from infra.checks.adapters import (
     INTERNET,
     Opening,
     UserData,
+    Workload,
     int_or,
     judged,
     openings,
     port_range,
     user_data,
+    workloads,
 )
 from infra.gcp import catalog
 from infra.plan.model import RecordedPlan, RecordedResource, Secret, reveal
+
+# Cloud Run's maximum instances when a service sets none (cloud.google.com/run/docs/configuring/max-instances).
+CLOUD_RUN_DEFAULT_MAX_INSTANCES: Final = 100
 
 FIREWALL: Final = "gcp:compute/firewall:Firewall"
 POLICY_RULES: Final = (
@@ -589,3 +594,22 @@ def cloud_run_gpu(plan: RecordedPlan, root: Path) -> list[Problem]:
     for service in plan.of_type(CLOUD_RUN_V2):
         problems.extend(_cloud_run_gpu_problems(service))
     return problems
+
+
+@workloads(CLOUD_RUN_V2)
+def _cloud_run_workloads(r: RecordedResource, plan: RecordedPlan) -> Iterator[Workload]:
+    """A Cloud Run v2 service runs its containers on up to `maxInstanceCount` instances (template or service scaling).
+
+    Without a maximum, Cloud Run's own default (100 instances) applies
+    (cloud.google.com/run/docs/configuring/max-instances). Env names are each
+    container's `envs[].name`, plain or from a secret.
+    """
+    template = _inputs(r).get("template") or {}
+    scaling = template.get("scaling") or {}
+    service_scaling = r.inputs.get("scaling") or {}
+    most = scaling.get("maxInstanceCount") or service_scaling.get("maxInstanceCount") or service_scaling.get("manualInstanceCount")
+    replicas = int_or(most, CLOUD_RUN_DEFAULT_MAX_INSTANCES)
+    via = f"maxInstanceCount {replicas}" if most is not None else f"Cloud Run's default maximum of {replicas} instances"
+    for container in template.get("containers") or []:
+        envs = frozenset(str(e.get("name")) for e in container.get("envs") or [] if isinstance(e, dict) and e.get("name"))
+        yield Workload(r, str(container.get("name") or r.inputs.get("name") or r.name), replicas, envs, via=via)

@@ -251,6 +251,8 @@ FREE: Final = (
     "gcp:compute/instanceTemplate:", "gcp:compute/regionInstanceTemplate:",
     # Billed on its secret (active versions are counted there).
     "gcp:secretmanager/secretVersion:",
+    # Billed through its group (group_size counts it).
+    "gcp:compute/perInstanceConfig:",
 )  # fmt: skip
 
 SERVICE: Final = "gcp:cloudrunv2/service:Service"
@@ -421,7 +423,8 @@ def _vm_items(inputs: Mapping[str, Any], count: int, region: str, what: str) -> 
         items.append((f"{kind} GPU x{per_vm * count} ({what})", gpu.monthly(per_vm * count)))
     disks = _list(inputs.get("disks"))
     boot = _dict(_dict(inputs.get("bootDisk")).get("initializeParams"))
-    specs = [(d.get("diskType"), d.get("diskSizeGb"), d.get("type")) for d in map(_dict, disks)]
+    # A disk attached by `source` is an existing compute.Disk, billed as that resource (not once more per VM).
+    specs = [(d.get("diskType"), d.get("diskSizeGb"), d.get("type")) for d in map(_dict, disks) if not d.get("source")]
     if inputs.get("bootDisk") is not None:
         specs.append((boot.get("type"), boot.get("size"), None))
     for kind_of_disk, size, mode in specs:
@@ -446,14 +449,32 @@ def _template_of(group: RecordedResource, plan: RecordedPlan) -> RecordedResourc
     return plan.producer(ref, *TEMPLATES)
 
 
-def _group(r: RecordedResource, plan: RecordedPlan) -> list[tuple[str, float]] | None:
-    """targetSize VMs of the group's (first version's) template."""
-    template = _template_of(r, plan)
+PER_INSTANCE_CONFIG: Final = "gcp:compute/perInstanceConfig:PerInstanceConfig"
+
+
+def group_size(r: RecordedResource, plan: RecordedPlan) -> int | None:
+    """VMs a group runs: its targetSize, or its per-instance configs when there are more of them.
+
+    A per-instance config creates its named VM through the group
+    (`createInstances`), so a group created empty with one config runs one VM
+    (infra/gcp/ollama_vm.py). None when neither says: a group an autoscaler
+    sizes leaves targetSize unset.
+    """
+    names = {str(v) for v in (r.id, r.inputs.get("name"), r.state.get("name")) if v}
+    configs = sum(1 for c in plan.of_type(PER_INSTANCE_CONFIG) if str(c.inputs.get("instanceGroupManager")) in names)
     size = r.inputs.get("targetSize")
-    if template is None or size is None:
-        # targetSize defaults to 0, but a group an autoscaler sizes leaves it unset: the plan cannot tell.
+    if size is None and not configs:
         return None
-    return _vm_items(template.inputs, int(_number(size)), _region(r, plan), "instance group")
+    return max(int(_number(size)), configs)
+
+
+def _group(r: RecordedResource, plan: RecordedPlan) -> list[tuple[str, float]] | None:
+    """The group's VMs (`group_size`) of its (first version's) template."""
+    template = _template_of(r, plan)
+    size = group_size(r, plan)
+    if template is None or size is None:
+        return None
+    return _vm_items(template.inputs, size, _region(r, plan), "instance group")
 
 
 def _instance(r: RecordedResource, plan: RecordedPlan) -> list[tuple[str, float]] | None:
@@ -471,7 +492,7 @@ def _disk(r: RecordedResource, plan: RecordedPlan) -> list[tuple[str, float]] | 
 
 def _vms_in(plan: RecordedPlan) -> int:
     """VMs the plan runs: groups' target sizes and standalone instances."""
-    groups = sum(int(_number(g.inputs.get("targetSize"))) for g in plan.of_type(GROUP, REGION_GROUP))
+    groups = sum(group_size(g, plan) or 0 for g in plan.of_type(GROUP, REGION_GROUP))
     return groups + len(plan.of_type(INSTANCE))
 
 
@@ -535,7 +556,14 @@ def _global_address(r: RecordedResource, plan: RecordedPlan) -> list[tuple[str, 
 
 
 def _address(r: RecordedResource, plan: RecordedPlan) -> list[tuple[str, float]] | None:
-    """A regional address a NAT gateway uses is billed on the gateway (MANUAL_ONLY); others are not priced here."""
+    """An internal address costs nothing; a regional address a NAT gateway uses is billed on the gateway; others are not priced here.
+
+    Internal IPv4 addresses, static or not, carry no charge on the VPC pricing
+    page (https://cloud.google.com/vpc/network-pricing, "IP address pricing";
+    as recalled, not re-read this session).
+    """
+    if str(r.inputs.get("addressType") or "EXTERNAL").upper() == "INTERNAL":
+        return []
     names = _references(r)
     if any(names & set(map(str, _list(nat.inputs.get("natIps")))) for nat in plan.of_type(NAT)):
         return []
@@ -627,7 +655,7 @@ def gpus(r: RecordedResource, plan: RecordedPlan) -> int:
         template = _template_of(r, plan)
         if template is None:
             return 0
-        return int(_number(r.inputs.get("targetSize"))) * _machine_gpus(_last(template.inputs.get("machineType")), _list(template.inputs.get("guestAccelerators")))
+        return (group_size(r, plan) or 0) * _machine_gpus(_last(template.inputs.get("machineType")), _list(template.inputs.get("guestAccelerators")))
     if r.type == INSTANCE:
         return _machine_gpus(_last(r.inputs.get("machineType")), _list(r.inputs.get("guestAccelerators")))
     if r.type == SERVICE:

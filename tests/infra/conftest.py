@@ -33,3 +33,8 @@ def ec2_plan(plan_of: PlanOf) -> Plan:
 @pytest.fixture(scope="session")
 def ecs_plan(plan_of: PlanOf) -> Plan:
     return plan_of("aws")
+
+
+@pytest.fixture(scope="session")
+def gcp_plan(plan_of: PlanOf) -> Plan:
+    return plan_of("gcp")
