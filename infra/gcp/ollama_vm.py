@@ -268,7 +268,12 @@ class OllamaVm(pulumi.ComponentResource):
             # Templates are immutable and the group points at the current one: the
             # replacement is created first (a fresh name from the prefix), the old one
             # deleted once the group has moved on.
-            opts=ResourceOptions(parent=self, delete_before_replace=False),
+            # The boot image comes from a family lookup at each `up`: a newly published
+            # image alone must not replace the template, and with it the GPU VM (a few
+            # minutes of downtime for nothing asked). Any replacement for another reason
+            # takes the newest image: on replace the engine takes the program's inputs
+            # again, ignored ones included (as aws-ec2's host does with its AMI).
+            opts=ResourceOptions(parent=self, delete_before_replace=False, ignore_changes=["disks"]),
         )
 
         health = compute.HealthCheck(

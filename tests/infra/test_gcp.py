@@ -186,6 +186,28 @@ def test_two_stacks_in_one_project_never_share_a_physical_name(gcp_plan: Plan, p
     assert shared == set(), f"the committed gcp stacks would collide in one project: {sorted(shared)}"
 
 
+def test_a_newly_published_gpu_image_changes_nothing_in_an_existing_stack() -> None:
+    import json
+
+    from infra.plan.mocking import MockContext
+    from infra.plan.run import plan_stack
+
+    def newer(ctx: MockContext, args: Any) -> dict[str, Any]:
+        family, project = str(args.get("family")), str(args.get("project"))
+        link = f"https://www.googleapis.com/compute/v1/projects/{project}/global/images/{family}-v20270101"
+        return {"name": f"{family}-v20270101", "family": family, "project": project, "selfLink": link, "id": link}
+
+    def inputs(plan: Plan) -> dict[tuple[str, str], str]:
+        return {(r.type, r.name): json.dumps(r.inputs, sort_keys=True, default=repr) for r in plan.recorded.resources}
+
+    first = plan_stack("gcp")
+    fresh = plan_stack("gcp", invoke_overrides={"gcp:compute/getImage:getImage": newer})
+    assert inputs(fresh) != inputs(first), "the lookup does decide a new stack's image"
+    again = plan_stack("gcp", prior=first.recorded, invoke_overrides={"gcp:compute/getImage:getImage": newer})
+    changed = sorted(k for k, v in inputs(again).items() if inputs(first).get(k) != v)
+    assert changed == [], f"a new image alone must not replace the GPU VM; changed: {changed}"
+
+
 def test_destroy_keeps_the_models_and_the_model_disk_unless_told(gcp_plan: Plan, plan_of: PlanOf) -> None:
     kept = {r.type for r in gcp_plan.recorded.resources if r.retain_on_delete}
     assert {"gcp:storage/bucket:Bucket", "gcp:compute/disk:Disk"} <= kept
