@@ -16,6 +16,7 @@ and the newer accelerator-optimized series (A4, A4X, G4) the stack never picks.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
@@ -185,3 +186,11 @@ CLOUD_RUN_OLLAMA_GPU: Final = "nvidia-l4"
 def attached_accelerator(machine_type: str) -> str | None:
     """The GPU the stack attaches to `machine_type`: a T4 on N1, none where the type brings its own."""
     return DEFAULT_GPU_ACCELERATOR if series_of(machine_type) == "n1" else None
+
+
+# Registries whose public images Cloud Run and the GPU VM pull without
+# credentials. Private images must live in the stack's own project's Artifact
+# Registry (`<region>-docker.pkg.dev/<project>/...`), which each service
+# account is granted to read.
+PUBLIC_REGISTRIES: Final = ("docker.io", "ghcr.io", "quay.io", "public.ecr.aws", "registry.k8s.io", "mcr.microsoft.com")
+ARTIFACT_REGISTRY_HOST: Final = re.compile(r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev$")

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from infra.config import Bad, DixiConfig, int_in, one_of, suggest, text
+from infra.config import Bad, DixiConfig, int_in, one_of, registry_host, suggest, text
 from infra.gcp import catalog
 
 # Project IDs: 6 to 30 lowercase letters, digits and hyphens, starting with a
@@ -68,6 +68,18 @@ class GcpConfig(DixiConfig):
         failures = super().cross_checks()
         if self.backend_max_instances < max(self.backend_min_instances, 1):
             failures.append(("dixi:backendMaxInstances", self.backend_max_instances, f"is below dixi:backendMinInstances ({self.backend_min_instances})"))
+        for service, reference in sorted(self.images.items()):
+            host = registry_host(reference)
+            own = catalog.ARTIFACT_REGISTRY_HOST.match(host) and reference.split("/")[1:2] == [self.project]
+            if host not in catalog.PUBLIC_REGISTRIES and not own:
+                failures.append(
+                    (
+                        "dixi:images",
+                        f"{service}={reference}",
+                        f"pulls from {host}, which the stack's service accounts cannot read; use this project's Artifact Registry "
+                        f"(<region>-docker.pkg.dev/{self.project}/...) or a public image on {', '.join(catalog.PUBLIC_REGISTRIES)}",
+                    )
+                )
         offering = sorted(catalog.CLOUD_RUN_GPUS[catalog.CLOUD_RUN_OLLAMA_GPU].regions)
         for wants, why in ((self.ollama_runtime == "cloud-run", "dixi:ollamaRuntime 'cloud-run'"), (self.vision_gpu, "dixi:visionGpu")):
             if wants and self.region not in offering:

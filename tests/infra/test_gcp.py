@@ -215,6 +215,12 @@ def test_destroy_keeps_the_models_and_the_model_disk_unless_told(gcp_plan: Plan,
     assert not [r.name for r in throwaway.recorded.resources if r.retain_on_delete and r.type != "docker-build:index:Image"]
 
 
+def test_images_from_the_projects_registry_or_a_public_one_are_accepted(plan_of: PlanOf) -> None:
+    ours = '["backend=us-central1-docker.pkg.dev/dixi-demo-project/r/backend:1", "frontend=docker.io/acme/front:2"]'
+    plan = plan_of("gcp", **{"dixi:images": ours})
+    assert _container(plan, "backend")["image"] == "us-central1-docker.pkg.dev/dixi-demo-project/r/backend:1" and plan.problems == []
+
+
 @pytest.mark.parametrize(
     ("key", "value", "words"),
     [
@@ -222,6 +228,7 @@ def test_destroy_keeps_the_models_and_the_model_disk_unless_told(gcp_plan: Plan,
         ("gcp:region", "us-west1", "has no Cloud Run nvidia-l4 GPUs for dixi:ollamaRuntime 'cloud-run'"),
         ("dixi:gceMachineType", "n1-standard-2", "is not a GPU machine type this stack can run and price"),
         ("dixi:backendMaxInstances", "0", "out of range"),
+        ("dixi:images", '["backend=us-central1-docker.pkg.dev/another-project/r/backend:1"]', "which the stack's service accounts cannot read"),
     ],
 )
 def test_a_bad_gcp_setting_is_one_line_naming_the_key(plan_of: PlanOf, key: str, value: str, words: str) -> None:
