@@ -25,13 +25,16 @@ unpriced).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
 from infra.aws import catalog
 from infra.cost.pricing import Price, Pricer
 from infra.plan.model import RecordedPlan, RecordedResource
+from infra.plan.model import as_dict as _dict
+from infra.plan.model import as_list as _list
+from infra.plan.model import as_number as _number
 
 EC2_SOURCE: Final = "https://aws.amazon.com/ec2/pricing/on-demand/ (Linux, shared tenancy)"
 
@@ -215,21 +218,6 @@ FREE: Final = (
 
 def _region(plan: RecordedPlan) -> str:
     return str(getattr(plan.config, "region", ""))
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def _number(value: Any, default: float = 0.0) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def price(r: RecordedResource, plan: RecordedPlan) -> list[tuple[str, float]] | None:

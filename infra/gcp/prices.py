@@ -50,6 +50,9 @@ from typing import Any, Final
 
 from infra.cost.pricing import HOURS_PER_MONTH, Price, Pricer
 from infra.plan.model import RecordedPlan, RecordedResource
+from infra.plan.model import as_dict as _dict
+from infra.plan.model import as_list as _list
+from infra.plan.model import as_number as _number
 
 SEED_MONTHLY: Final = 970.0
 _NO_PRICES: Final[Mapping[str, Price]] = MappingProxyType({})
@@ -266,21 +269,6 @@ SECRET: Final = "gcp:secretmanager/secret:Secret"
 SECRET_VERSION: Final = "gcp:secretmanager/secretVersion:SecretVersion"
 
 # --- Reading the plan -----------------------------------------------------------
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def _number(value: Any, default: float = 0.0) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def _last(value: Any) -> str:

@@ -11,7 +11,7 @@ real engine's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +79,24 @@ def _named_secrets(value: Any, field: str = "") -> Iterator[Any]:
             yield from _named_secrets(item, field)
     elif _SECRET_FIELD.search(field):
         yield value
+
+
+def as_dict(value: Any) -> Mapping[str, Any]:
+    """An input read as an object: `{}` when the plan holds something else (or nothing)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """An input read as a list: `[]` when the plan holds something else."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def as_number(value: Any, default: float = 0.0) -> float:
+    """An input read as a number (the engine sends numbers as floats, some providers as strings), else `default`."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
 
 
 @dataclass(frozen=True, order=True)
