@@ -4,7 +4,7 @@ Creates, as children: the cache's security group (port 6379 from the
 security groups the caller names, nothing else), an ElastiCache user named
 `default` whose password is the caller's secret and whose access string
 allows only the commands the backend's bus sends on its one channel and its
-lease keys (`infra.aws.bus_access`), a user group holding only that user,
+lease keys (`infra.common.bus_access`), a user group holding only that user,
 and the serverless cache in the caller's private subnets.
 
 Why serverless: it meters a 100 MB minimum for Valkey (about $6 a month,
@@ -34,8 +34,8 @@ import pulumi_aws.elasticache as elasticache
 from pulumi import Output, ResourceOptions
 
 from infra import spec
-from infra.aws.bus_access import access_string
 from infra.aws.firewall import allow_from_groups, enumerate_labels
+from infra.common.bus_access import access_string
 
 ENGINE = "valkey"
 MAJOR_VERSION = "8"

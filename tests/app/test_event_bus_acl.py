@@ -1,4 +1,4 @@
-"""The event bus under the access string the `aws` stack gives its ElastiCache user (infra/aws/bus_access.py).
+"""The event bus under the access string the `aws` stack gives its ElastiCache user (infra/common/bus_access.py).
 
 A real `redis-server` is set up as an ElastiCache Serverless cache is: with
 `acl-pubsub-default allchannels`, and with the `default` user made afresh
@@ -30,7 +30,7 @@ from dixi_devtools.redis_server import RedisServer, find_binary
 from dixi_devtools.serve import ThreadedServer
 from redis.exceptions import NoPermissionError, ResponseError
 
-from infra.aws.bus_access import COMMANDS, DEFAULT_CHANNEL, access_string, lease_keys
+from infra.common.bus_access import COMMANDS, DEFAULT_CHANNEL, access_string, lease_keys
 
 from .conftest import backend_settings
 from .test_event_bus import events, metric, post_gesture, ready, wait_for_bus, ws

@@ -3,7 +3,8 @@
 Used by `infra.aws.event_bus` as the `access_string` of the ElastiCache user
 named `default` (the backend authenticates with a password alone,
 EVENT_BUS_PASSWORD, which Valkey and Redis take as the `default` user's) on
-the `aws` stack's ElastiCache Serverless for Valkey cache.
+the `aws` stack's ElastiCache Serverless for Valkey cache, and by
+`infra.k8s.event_bus` as the rules of the in-cluster Valkey's `default` user.
 
 What the bus sends (app/backend/dixi_backend/bus.py through redis-py 8.1.0's
 asyncio client, pinned in app/backend/requirements.txt), as recorded on the
