@@ -18,6 +18,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-$(PYTHON_VERSION)
 STACK ?= aws-ec2
+# checkov, for the k8s-checkov check, in a virtualenv of its own: it pins
+# boto3 and other versions the project's .venv does not use.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.checkov-$(CHECKOV_VERSION)
 
 ifeq ($(origin UV),undefined)
   ifeq ($(word 2,$(shell uv --version 2>/dev/null)),$(UV_VERSION))
@@ -29,7 +34,7 @@ ifeq ($(origin UV),undefined)
 endif
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup system-deps plan plan-all lint test bench bench-record lock clean
+.PHONY: setup system-deps plan plan-all lint test bench bench-record lock clean $(CHECKOV_VENV)
 
 # uv itself, when the right version is not on PATH.
 $(TOOLS)/.uv-%:
@@ -49,8 +54,19 @@ $(STAMP): pyproject.toml uv.lock | $(UV_BOOTSTRAP)
 	rm -f $(VENV)/.synced-*
 	touch $@
 
-## setup: install (or bring up to date) .venv
-setup: $(STAMP)
+# checkov $(CHECKOV_VERSION) alone in .venv-checkov, with uv (the plan's k8s-checkov
+# check runs .venv-checkov/bin/checkov); again when CHECKOV_VERSION changes.
+$(CHECKOV_STAMP): | $(UV_BOOTSTRAP)
+	rm -rf $(CHECKOV_VENV)
+	$(UV) venv --quiet $(CHECKOV_VENV) --python $(or $(PYTHON),$(PYTHON_VERSION))
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python checkov==$(CHECKOV_VERSION)
+	touch $@
+
+## .venv-checkov: install checkov for the k8s-checkov check (setup does it too)
+$(CHECKOV_VENV): $(CHECKOV_STAMP)
+
+## setup: install (or bring up to date) .venv and .venv-checkov
+setup: $(STAMP) $(CHECKOV_STAMP)
 
 ## system-deps: the Debian packages the checks and tests use (cloud-init, nginx, chromium, ...)
 system-deps:
@@ -88,6 +104,6 @@ lock: | $(UV_BOOTSTRAP)
 	$(or $(PYTHON),python3) scripts/app-requirements.py --write
 	$(UV) lock $(LOCK_ARGS)
 
-## clean: remove .venv, the bootstrapped uv and the tools' caches
+## clean: remove .venv, .venv-checkov, the bootstrapped uv and the tools' caches
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

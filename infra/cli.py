@@ -1,4 +1,4 @@
-"""The `dixi` command: `dixi plan STACK [--json]`, `dixi plan --all [--json]`, `dixi render compose [--check]`.
+"""The `dixi` command: `dixi plan STACK [--json]`, `dixi plan --all [--json]`, `dixi render compose [--check]`, `dixi render k8s STACK [--out DIR]`.
 
 Plans run offline (no Pulumi CLI, no cloud, no credentials). Exit codes: 0 no
 error problems, 1 error problems, 2 bad configuration or usage (one line per
@@ -8,6 +8,11 @@ comparing the stacks; with `--json` each plan carries the same row as its
 
 `dixi render compose` writes `app/docker-compose.yml` from the app spec;
 `--check` exits 1 when the committed file differs from what it would write.
+
+`dixi render k8s STACK` plans the stack and prints its Kubernetes objects as
+one multi-document YAML (secrets as placeholders; see `infra.k8s.render`);
+with `--out DIR` it writes them and the list of Helm releases into DIR. A
+stack without Kubernetes objects exits 2.
 """
 
 from __future__ import annotations
@@ -41,9 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--all", action="store_true", help="plan every Pulumi.<stack>.yaml and compare them")
     plan.add_argument("--json", action="store_true", help="print the JSON contract instead of the tree")
     plan.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
-    render_cmd = sub.add_parser("render", help="write a file generated from the app spec")
-    render_cmd.add_argument("what", choices=["compose"], help="compose: app/docker-compose.yml")
-    render_cmd.add_argument("--check", action="store_true", help="exit 1 if the committed file is not what would be written")
+    render_cmd = sub.add_parser("render", help="write a file generated from the app spec, or a stack's Kubernetes objects")
+    render_cmd.add_argument("what", choices=["compose", "k8s"], help="compose: app/docker-compose.yml; k8s: a stack's Kubernetes objects as YAML")
+    render_cmd.add_argument("stack", nargs="?", help="k8s: the stack to render (Pulumi.<stack>.yaml)")
+    render_cmd.add_argument("--check", action="store_true", help="compose: exit 1 if the committed file is not what would be written")
+    render_cmd.add_argument("--out", type=Path, help="k8s: write objects.yaml and helm-releases.yaml into this folder instead of printing the objects")
     render_cmd.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     return parser
 
@@ -76,8 +83,37 @@ def _plan(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if any(p.has_errors for p in plans) else EXIT_OK
 
 
+def _render_k8s(args: argparse.Namespace) -> int:
+    from infra.k8s import render as k8s_render
+
+    if not args.stack or args.check:
+        print(f"dixi: render k8s takes one STACK and no --check (stacks here: {', '.join(stackfiles.stack_names(args.root)) or 'none'})", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        recorded = plan_stack(args.stack, args.root).recorded
+    except ConfigError as error:
+        for line in error.lines:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    if not k8s_render.manifests(recorded):
+        print(f"dixi: stack {args.stack} has no Kubernetes objects to render", file=sys.stderr)
+        return EXIT_USAGE
+    if args.out is None:
+        sys.stdout.write(k8s_render.objects_yaml(recorded))
+        return EXIT_OK
+    for path in k8s_render.write(recorded, args.out):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
 def _render(args: argparse.Namespace) -> int:
     from infra.common import compose
+
+    if args.what == "k8s":
+        return _render_k8s(args)
+    if args.stack or args.out:
+        print("dixi: render compose takes no STACK and no --out", file=sys.stderr)
+        return EXIT_USAGE
 
     target = args.root / compose.LOCAL_FILE
     wanted = compose.dump_local()

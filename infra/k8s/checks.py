@@ -389,3 +389,6 @@ def _workloads(r: RecordedResource, plan: RecordedPlan) -> Iterator[Workload]:
         service = app if app and (len(containers) == 1 or name == app) else name
         env, unread = _container_env(plan, _namespace(obj), container)
         yield Workload(r, service, replicas, env, unread, f"{via}, container {name!r}")
+
+
+from infra.k8s import object_checks as _object_checks  # noqa: E402,F401  (registers k8s-schema, k8s-crd-schema, k8s-checkov)

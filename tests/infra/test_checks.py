@@ -153,6 +153,22 @@ def _cloud_run_gpu(location: str) -> RecordedResource:
               template={"containers": [container], "nodeSelector": {"accelerator": "nvidia-l4"}, "scaling": {"maxInstanceCount": 1.0}})
 
 
+def _k8s(api_version: str, kind: str, name: str, **fields: Any) -> RecordedResource:
+    """A Kubernetes object in namespace dixi as the provider registers it; tests/infra/test_k8s_checks.py has the rules' own tests."""
+    module = api_version if "/" in api_version else f"core/{api_version}"
+    return _r(f"kubernetes:{module}:{kind}", f"dixi-{name}", apiVersion=api_version, kind=kind, metadata={"name": name, "namespace": "dixi"}, **fields)
+
+
+def _k8s_deployment(security: dict[str, Any]) -> RecordedResource:
+    container = {"name": "web", "image": "registry.example/web:1", "securityContext": security}
+    template = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [container]}}
+    return _k8s("apps/v1", "Deployment", "web", spec={"replicas": 2.0, "selector": {"matchLabels": {"app": "web"}}, "template": template})
+
+
+def _k8s_route(**rule: Any) -> RecordedResource:
+    return _k8s("gateway.networking.k8s.io/v1", "HTTPRoute", "dixi", spec={"parentRefs": [{"name": "dixi"}], "rules": [{"backendRefs": [{"name": "backend", "port": 3001.0}], **rule}]})
+
+
 # rule -> (a plan that breaks it, words its problem must contain)
 BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
     "checks-cover-entry-points": lambda: (_plan(_r("gcp:compute/unknownThing:TargetSslProxyFirewall", "dixi-fw")), "no check adapter reads"),
@@ -187,6 +203,9 @@ BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
     "ecs-capacity-teardown": lambda: (_gpu_capacity("ENABLED"), "has managedTerminationProtection ENABLED"),
     "gce-gpu-vm": lambda: (_plan(_gce_gpu_vm("MIGRATE")), "scheduling.onHostMaintenance is 'MIGRATE'"),
     "cloud-run-gpu": lambda: (_plan(_cloud_run_gpu("us-west1")), "runs in us-west1, which does not offer Cloud Run nvidia-l4 GPUs"),
+    "k8s-schema": lambda: (_plan(_k8s_deployment({"readOnlyRootFileSystem": True})), "spec.template.spec.containers[0].securityContext: Additional properties are not allowed ('readOnlyRootFileSystem' was unexpected)"),
+    "k8s-crd-schema": lambda: (_plan(_k8s_route(timeout="3600s")), "spec.rules[0]: Additional properties are not allowed ('timeout' was unexpected)"),
+    "k8s-checkov": lambda: (_plan(_k8s_deployment({"privileged": True})), "CKV_K8S_16 fails on Deployment dixi/web: Container should not be privileged"),
 }  # fmt: skip
 
 # rule -> a plan like the bad one, fixed: the rule must say nothing.
@@ -207,6 +226,8 @@ GOOD: dict[str, Callable[[], RecordedPlan]] = {
     "ecs-capacity-teardown": lambda: _gpu_capacity("DISABLED"),
     "gce-gpu-vm": lambda: _plan(_gce_gpu_vm("TERMINATE")),
     "cloud-run-gpu": lambda: _plan(_cloud_run_gpu("us-central1")),
+    "k8s-schema": lambda: _plan(_k8s_deployment({"readOnlyRootFilesystem": True})),
+    "k8s-crd-schema": lambda: _plan(_k8s_route(timeouts={"request": "0s"})),
 }  # fmt: skip
 
 NEEDS_CLOUD_INIT = {"cloud-init-schema"}
