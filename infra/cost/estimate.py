@@ -47,6 +47,8 @@ class CostReport:
     unpriced: list[ResourceKey] = field(default_factory=list)
     seed_monthly: float | None = None
     gpus: int = 0
+    # What the workloads request from a cluster (infra/k8s/prices.py), when the plan runs some.
+    requests: dict[str, Any] | None = None
 
     @property
     def monthly(self) -> float:
@@ -64,6 +66,8 @@ class CostReport:
             result["unpriced"] = [k.as_json() for k in self.unpriced]
         if self.seed_monthly is not None:
             result["seed_monthly"] = self.seed_monthly
+        if self.requests is not None:
+            result["requests"] = self.requests
         return result
 
 
@@ -87,6 +91,9 @@ def estimate(plan: RecordedPlan) -> CostReport:
             continue
         # Cents per item, so the items add up to the total exactly, in any order.
         report.items.extend(CostItem(r.key, sku, round(monthly, 2)) for sku, monthly in items)
+    for pricer in {id(p): p for p in by_provider.values()}.values():
+        if pricer.requests is not None and report.requests is None:
+            report.requests = pricer.requests(plan)
     # Registration order varies run to run; by resource (stable within one), two estimates diff cleanly.
     report.items.sort(key=lambda i: i.resource)
     report.unpriced.sort()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from infra.plan.model import RecordedPlan, RecordedResource
 
@@ -48,3 +48,7 @@ class Pricer:
     # resource that names its machines elsewhere (an Auto Scaling group and its
     # launch template) count them.
     gpus: Callable[[RecordedResource, RecordedPlan], int] = field(default=lambda r, plan: 0)
+    # What the plan's workloads ask a cluster for (CPU, memory, GPUs), for
+    # clouds whose objects cost nothing by themselves (Kubernetes); None when
+    # the plan has none.
+    requests: Callable[[RecordedPlan], dict[str, Any] | None] | None = None

@@ -138,13 +138,20 @@ def render(plan: Plan, console: Console) -> None:
     if plan.cost.seed_monthly is not None:
         cost.add_row("seed's estimate", "shared/seed/deployment-architecture.md", f"~{plan.cost.seed_monthly:,.0f}")
     console.print(cost)
+    wanted = plan.cost.requests
+    if wanted is not None:
+        console.print(
+            f"[bold]Cluster requests[/] (at the most pods): {wanted['pods']} pods, {wanted['cpu_cores']:g} CPU cores, "
+            f"{wanted['memory_gib']:g} GiB memory, {wanted['gpus']} GPU(s)"
+            + (f"; not counted: {', '.join(wanted['left_out'])}" if wanted["left_out"] else "")
+        )
     if plan.cost.unpriced:
         console.print("[yellow]Not priced:[/] " + ", ".join(f"{k.type} {k.name}" for k in plan.cost.unpriced))
 
 
 def render_comparison(plans: list[Plan], console: Console) -> None:
     """One row per stack, cheapest first: the question users of multi-cloud tools ask first is where it is cheapest."""
-    table = Table(title="Stacks compared, cheapest first (USD a month at 730 h; seed: the seed's figure for that cloud)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    table = Table(title="Stacks compared, cheapest first (USD a month at 730 h, or a cluster's requests where the stack brings no machines; seed: the seed's figure for that cloud)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
     # Short headers: the table fits 80 columns for a handful of stacks.
     for column, justify in (("stack", "left"), ("kind", "left"), ("cloud, region", "left"), ("resources", "right"),
                             ("err/warn", "right"), ("GPUs", "right"), ("USD/mo", "right"), ("seed", "right")):  # fmt: skip
@@ -153,9 +160,12 @@ def render_comparison(plans: list[Plan], console: Console) -> None:
         row = summary(plan)
         seed = row["seed_monthly"]
         problems = f"{row['errors']}/{row['warnings']}"
+        wanted = plan.cost.requests
+        # A stack with no bill of its own (a cluster you already have) shows what it asks of the cluster.
+        monthly = f"{row['monthly']:,.2f}" if plan.cost.items or wanted is None else f"{wanted['cpu_cores']:g} CPU {wanted['memory_gib']:.1f} GiB"
         table.add_row(
             plan.recorded.stack, row["kind"], f"{row['cloud']} {row['location']}".strip(), str(row["resources"]),
             f"[red]{problems}[/]" if row["errors"] else problems, str(row["gpus"]),
-            f"{row['monthly']:,.2f}", f"~{seed:,.0f}" if seed is not None else "-",
+            monthly, f"~{seed:,.0f}" if seed is not None else "-",
         )  # fmt: skip
     console.print(table)
