@@ -95,6 +95,7 @@ KINDS: Final = MappingProxyType(
             Kind("aws", "aws", "AwsEcsConfig", "aws", "ECS: Fargate for the web tier and vision, a GPU capacity provider for Ollama, one ALB"),
             Kind("aws-ec2", "aws", "AwsEc2Config", "aws_ec2", "one GPU host running Docker Compose behind an ALB"),
             Kind("gcp", "gcp", "GcpConfig", "gcp", "Cloud Run behind a global load balancer, Ollama on a GPU VM or Cloud Run GPU"),
+            Kind("azure", "azure", "AzureConfig", "azure", "AKS: a system pool for the web tier, an autoscaled GPU pool for Ollama, ACR, Blob storage for vision's models"),
             Kind("k8s", "k8s", "K8sConfig", "k8s", "the app and pinned add-ons (Envoy Gateway, cert-manager, NVIDIA device plugin) on a cluster you already have"),
         )
     }
