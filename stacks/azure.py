@@ -99,7 +99,8 @@ def deploy(cfg: AzureConfig) -> None:
         kubeconfig=cluster.kubeconfig,
         enable_server_side_apply=True,
         # Azure RBAC and AcrPull take effect only once their role assignments exist.
-        opts=ResourceOptions(depends_on=[cluster.admin_access, images.pull_access, gpu]),
+        # and vision's Blob volume mounts only once its federated credential and role exist.
+        opts=ResourceOptions(depends_on=[cluster.admin_access, images.pull_access, gpu, vision]),
     )
     app = ClusterApp(
         "dixi",

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import pulumi
+import pulumiverse_time as time
 import yaml
 from pulumi import Output, ResourceOptions
 from pulumi_azure_native import authorization, containerservice, monitor
@@ -67,6 +68,8 @@ GPU_POOL: Final = "gpu"
 # What a change to forces a new pool (see the module docstring); recorded in the plan.
 GPU_POOL_FIXED_AT_CREATION: Final = ("vmSize", "nodeTaints", "gpuProfile", "osDiskSizeGB", "osDiskType")
 KUBELOGIN_LOGIN: Final = "azurecli"
+# How long the deployer's new cluster-admin role needs before the cluster honours it (see AksCluster).
+RBAC_PROPAGATION: Final = "5m"
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,8 @@ class AksCluster(pulumi.ComponentResource):
     node_resource_group: Output[str]
     kubeconfig: Output[str]
     # The deployer's Kubernetes admin role: the Kubernetes provider must wait for it.
-    admin_access: authorization.RoleAssignment
+    # The deployer's cluster-admin role, once it has reached the cluster's API server.
+    admin_access: pulumi.Resource
 
     def __init__(self, name: str, args: AksClusterArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("dixi:azure:AksCluster", name, None, opts)
@@ -189,13 +193,22 @@ class AksCluster(pulumi.ComponentResource):
             description="Container insights for the Dixi cluster; deleting it stops log collection",
             opts=child,
         )
-        self.admin_access = authorization.RoleAssignment(
+        admin_role = authorization.RoleAssignment(
             f"{name}-deployer-admin",
             scope=cluster.id,
             role_definition_id=role_definition_id(args.subscription_id, catalog.ROLE_AKS_RBAC_CLUSTER_ADMIN),
             principal_id=args.deployer_object_id,
             description="The principal running pulumi up manages the Dixi objects in this cluster",
             opts=child,
+        )
+        # "New role assignments can take up to five minutes to propagate and be updated by the
+        # authorization server" (learn.microsoft.com/azure/aks/manage-azure-rbac); the Kubernetes
+        # provider retries only NotFound, so without this wait the first objects get 403.
+        self.admin_access = time.Sleep(
+            f"{name}-rbac-propagation",
+            create_duration=RBAC_PROPAGATION,
+            triggers={"roleAssignment": admin_role.id},
+            opts=ResourceOptions(parent=self, depends_on=[admin_role]),
         )
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name,
@@ -217,7 +230,7 @@ class AksCluster(pulumi.ComponentResource):
                 "kubeletObjectId": self.kubelet_object_id,
                 "nodeResourceGroup": self.node_resource_group,
                 "kubeconfig": self.kubeconfig,
-                "adminAccess": self.admin_access.id,
+                "adminAccess": admin_role.id,
             }
         )
 
@@ -264,6 +277,11 @@ class GpuNodePool(pulumi.ComponentResource):
             os_disk_type="Managed",
             os_disk_size_gb=catalog.GPU_OS_DISK_GIB,
             orchestrator_version=args.kubernetes_version,
+            # Upgrades (the weekly node image, patches) drain the one GPU node before
+            # reimaging it instead of surging a second: AKS's default surge is 10%, rounded
+            # up to one more NC4as_T4_v3, which a 4-vCPU GPU quota cannot hold (the SDK's
+            # AgentPoolUpgradeSettings docstring; learn.microsoft.com/azure/aks/upgrade-cluster).
+            upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1"),
             tags=args.tags,
             opts=ResourceOptions(
                 parent=self,

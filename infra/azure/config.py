@@ -18,8 +18,10 @@ from infra.config import Bad, int_in, one_of, registry_host, suggest, text
 from infra.k8s.config import ClusterAppConfig
 from infra.k8s.placement import GpuPlacement
 
-# AKS takes "major.minor" (the latest patch) or "major.minor.patch" (az aks get-versions).
-_K8S_VERSION = re.compile(r"^1\.\d{2}(\.\d{1,3})?$")
+# AKS takes "major.minor" (the latest patch) or "major.minor.patch" (az aks get-versions);
+# only the first is accepted: the cluster upgrades patches itself (auto-upgrade channel
+# `patch`), and a pinned patch would then ask the next `up` to downgrade it.
+_K8S_VERSION = re.compile(r"^1\.\d{2}$")
 
 
 def _size(allowed: tuple[str, ...], what: str) -> BeforeValidator:
@@ -39,7 +41,7 @@ def _k8s_version(value: Any) -> str | None:
     if not found:
         return None
     if not _K8S_VERSION.match(found):
-        raise Bad("is not a Kubernetes version AKS takes; use '' for AKS's default, or e.g. '1.34' or '1.34.2' (az aks get-versions)")
+        raise Bad("is not a Kubernetes version AKS takes; use '' for AKS's default, or a minor version such as '1.34' (az aks get-versions); patches upgrade automatically")
     return found
 
 

@@ -35,6 +35,8 @@ RETENTION_DAYS: Final = 30  # the retention included in ingestion (Azure Monitor
 DAILY_CAP_GB: Final = 0.1
 STREAMS: Final = ("Microsoft-ContainerLogV2", "Microsoft-KubeEvents", "Microsoft-KubePodInventory")
 COLLECTION_INTERVAL: Final = "5m"
+# The namespaces whose logs are kept: the app, its gateway, cert-manager (the add-ons that can fail it).
+LOGGED_NAMESPACES: Final = ("dixi", "envoy-gateway-system", "cert-manager", "nvidia-device-plugin")
 DESTINATION: Final = "ciworkspace"
 
 
@@ -77,7 +79,10 @@ class LogAnalytics(pulumi.ComponentResource):
                         extension_settings={
                             "dataCollectionSettings": {
                                 "interval": COLLECTION_INTERVAL,
-                                "namespaceFilteringMode": "Off",
+                                # Only the namespaces Dixi runs in: kube-system alone can use up the
+                                # daily cap, after which the app's logs stop for the day.
+                                "namespaceFilteringMode": "Include",
+                                "namespaces": list(LOGGED_NAMESPACES),
                                 "enableContainerLogV2": True,
                             }
                         },

@@ -18,7 +18,7 @@ from infra.cost.pricing import AS_OF, HOURS_PER_MONTH, Pricer
 from infra.plan.model import RecordedPlan, ResourceKey
 
 # Providers that every cloud uses and that bill nothing themselves.
-FREE_EVERYWHERE = ("random:", "docker-build:", "pulumi:")
+FREE_EVERYWHERE = ("random:", "docker-build:", "pulumi:", "time:")
 
 
 def pricers() -> dict[str, Pricer]:

@@ -70,6 +70,7 @@ INTERNET_HTTPS: Final = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{
 # The backend's model answers can take minutes; /ws lives for hours. "0s" disables the
 # route's timeout (gateway-api.sigs.k8s.io/reference/spec/#httproutetimeouts).
 NO_TIMEOUT: Final = "0s"
+ROLLOUT_TIMEOUT: Final = "30m"
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,10 @@ class Workloads(pulumi.ComponentResource):
                     "spec": pod_spec,
                 },
             }),
-            opts=opts,
+            # The provider waits for a Deployment to be ready, 10 minutes by default: on a first
+            # `up`, Ollama's image and model pull (GBs) and the backend's readiness, which waits
+            # for that model, take longer.
+            opts=ResourceOptions.merge(opts, ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create=ROLLOUT_TIMEOUT, update=ROLLOUT_TIMEOUT))),
         )
         core.Service(
             name,

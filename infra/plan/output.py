@@ -162,7 +162,7 @@ def render_comparison(plans: list[Plan], console: Console) -> None:
         problems = f"{row['errors']}/{row['warnings']}"
         wanted = plan.cost.requests
         # A stack with no bill of its own (a cluster you already have) shows what it asks of the cluster.
-        monthly = f"{row['monthly']:,.2f}" if plan.cost.items or wanted is None else f"{wanted['cpu_cores']:g} CPU {wanted['memory_gib']:.1f} GiB"
+        monthly = f"{row['monthly']:,.2f}" if plan.cost.items or wanted is None else f"{wanted['cpu_cores']:g}cpu {wanted['memory_gib']:.1f}Gi"
         table.add_row(
             plan.recorded.stack, row["kind"], f"{row['cloud']} {row['location']}".strip(), str(row["resources"]),
             f"[red]{problems}[/]" if row["errors"] else problems, str(row["gpus"]),

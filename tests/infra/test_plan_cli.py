@@ -101,7 +101,7 @@ def test_plan_all_ends_with_one_table_comparing_every_stack() -> None:
         if plan.cost.seed_monthly is not None:
             assert f"~{plan.cost.seed_monthly:,.0f}" in row and f"{plan.cost.monthly:,.2f}" in row, row
         else:  # no machines of its own: the cluster requests stand where dollars would
-            assert plan.cost.requests is not None and f"{plan.cost.requests['cpu_cores']:g} CPU" in row, row
+            assert plan.cost.requests is not None and f"{plan.cost.requests['cpu_cores']:g}cpu" in row, row
 
 
 def test_each_plan_starts_from_a_clean_engine_state() -> None:
