@@ -60,6 +60,20 @@ def test_the_gpu_pool_is_tainted_labelled_scales_to_zero_and_gets_the_nvidia_dri
     assert [f"{t['key']}={t['value']}:{t['effect']}" for t in placement.tolerations] == i["nodeTaints"], "the workloads tolerate exactly the pool's taint"
 
 
+def test_the_gpu_pool_upgrades_by_draining_its_node_not_by_surging_a_second_gpu(azure_plan: Plan) -> None:
+    settings = _one(azure_plan, POOL).inputs["upgradeSettings"]
+    assert settings == {"maxSurge": "0", "maxUnavailable": "1"}, "AKS's default 10% surge is one more GPU node, past a one-GPU quota"
+
+
+def test_nothing_is_created_in_the_cluster_before_the_deployers_role_reaches_it(azure_plan: Plan) -> None:
+    (wait,) = azure_plan.recorded.of_type("time:index/sleep:Sleep")
+    assert wait.inputs["createDuration"] == "5m"
+    admin = _roles(azure_plan, catalog.ROLE_AKS_RBAC_CLUSTER_ADMIN)
+    assert [r.key for r in admin] and admin[0].key in wait.dependencies, "the wait starts once the role assignment exists"
+    (provider,) = azure_plan.recorded.of_type("pulumi:providers:kubernetes")
+    assert wait.key in provider.dependencies, "the Kubernetes provider (and so every object in the cluster) waits for it"
+
+
 def test_a_gpu_pool_change_that_forces_replacement_deletes_the_old_pool_first(azure_plan: Plan) -> None:
     pool = _one(azure_plan, POOL)
     assert pool.delete_before_replace, "a second GPU pool beside the first would need twice the GPU quota, and the name is fixed"
@@ -166,6 +180,7 @@ def test_kubeconfig_rewrite_keeps_the_server_id_and_drops_the_device_code_login(
         ("dixi:aksGpuMaxNodes", "0", "out of range"),
         ("dixi:aksTier", "Premium", "AKS pricing tier"),
         ("dixi:aksKubernetesVersion", "latest", "Kubernetes version"),
+        ("dixi:aksKubernetesVersion", "1.34.2", "patches upgrade automatically"),
         ("azure-native:location", "mars-1", "region"),
         ("dixi:images", '["backend=myregistry.azurecr.io/dixi-backend:1"]', "AcrPull on the stack's own registry"),
     ],
