@@ -10,7 +10,8 @@ are not accepted by the config (infra/azure/catalog.py) until their prices are r
 How the stack is billed:
 - AKS control plane: Free tier $0; Standard tier per cluster-hour.
 - Nodes: the system pool's VMs and the GPU pool's, each with its managed OS
-  disk. The GPU pool is billed at max(min nodes, 1): Ollama always runs and
+  disk. The GPU pool is billed at the nodes its GPU pods need (at least one,
+  within its bounds): Ollama always runs and
   requests a GPU, so the autoscaler keeps one GPU node up even with a minimum
   of 0 (a minimum of 0 only matters when nothing asks for a GPU). AKS gives
   managed OS disks of VM sizes with premium storage support (the "s" sizes)
@@ -41,6 +42,7 @@ from typing import Any, Final
 
 from infra.azure import catalog
 from infra.cost.pricing import HOURS_PER_MONTH, Price, Pricer
+from infra.k8s.prices import requests
 from infra.plan.model import RecordedPlan, RecordedResource
 from infra.plan.model import as_dict as _dict
 from infra.plan.model import as_list as _list
@@ -177,17 +179,23 @@ def _cluster(r: RecordedResource, plan: RecordedPlan) -> list[tuple[str, float]]
     return items
 
 
-def gpu_pool_nodes(r: RecordedResource) -> int:
-    """The GPU nodes that run: at least one, because Ollama always runs and asks for a GPU (see the module docstring)."""
-    if r.inputs.get("enableAutoScaling"):
-        return max(int(_number(r.inputs.get("minCount"))), 1)
-    return int(_number(r.inputs.get("count"), 1))
+def gpu_pool_nodes(r: RecordedResource, plan: RecordedPlan) -> int:
+    """The GPU nodes that run: as many as the plan's workloads need for the GPUs they ask for
+    (Ollama always runs and asks for one; vision a second with dixi:visionGpu), within the
+    autoscaler's bounds, and at least one (see the module docstring)."""
+    if not r.inputs.get("enableAutoScaling"):
+        return int(_number(r.inputs.get("count"), 1))
+    least, most = int(_number(r.inputs.get("minCount"))), int(_number(r.inputs.get("maxCount"), 1))
+    size = catalog.GPU_VM_SIZES.get(str(r.inputs.get("vmSize") or ""))
+    wanted = (requests(plan) or {}).get("gpus", 1)
+    per_node = size.gpus if size is not None and size.gpus else 1
+    return min(max(least, -(-int(wanted) // per_node), 1), max(most, 1))
 
 
 def _agent_pool(r: RecordedResource, plan: RecordedPlan) -> list[tuple[str, float]] | None:
-    nodes = gpu_pool_nodes(r)
+    nodes = gpu_pool_nodes(r, plan)
     least = int(_number(r.inputs.get("minCount")))
-    why = f"pool {r.inputs.get('agentPoolName') or r.name}" + (f", min {least}: Ollama keeps one node up" if nodes > least else "")
+    why = f"pool {r.inputs.get('agentPoolName') or r.name}" + (f", min {least}: the workloads' GPUs keep {nodes} up" if nodes > least else "")
     return _nodes(why, str(r.inputs.get("vmSize") or ""), nodes, _number(r.inputs.get("osDiskSizeGB")), _cluster_region(r, plan))
 
 
@@ -230,7 +238,7 @@ def gpus(r: RecordedResource, plan: RecordedPlan) -> int:
     if r.type != AGENT_POOL:
         return 0
     size = catalog.GPU_VM_SIZES.get(str(r.inputs.get("vmSize") or ""))
-    return gpu_pool_nodes(r) * size.gpus if size is not None else 0
+    return gpu_pool_nodes(r, plan) * size.gpus if size is not None else 0
 
 
 def _seed_monthly() -> float:

@@ -48,9 +48,16 @@ def test_every_node_size_the_config_accepts_has_a_price_in_every_accepted_region
 def test_a_gpu_pool_allowed_to_scale_to_zero_is_billed_for_the_node_ollama_keeps_up() -> None:
     report = _estimate(_pool(0, 1))
     vm = [i for i in report.items if catalog.DEFAULT_GPU_VM_SIZE in i.sku]
-    assert len(vm) == 1 and "x1" in vm[0].sku and "Ollama keeps one node up" in vm[0].sku
+    assert len(vm) == 1 and "x1" in vm[0].sku and "keep 1 up" in vm[0].sku
     assert vm[0].monthly == round(azure.VM_HOURLY["eastus"][catalog.DEFAULT_GPU_VM_SIZE].monthly(1), 2)
     assert report.gpus == 1
+
+
+def test_the_gpu_pool_is_billed_for_every_gpu_the_workloads_ask_for_within_its_bounds(plan_of: PlanOf) -> None:
+    both = plan_of("azure", **{"dixi:visionGpu": "true", "dixi:aksGpuMaxNodes": "2"})
+    assert both.cost.gpus == 2, "Ollama and vision each hold a T4: two NC4as_T4_v3 nodes run"
+    assert any(catalog.DEFAULT_GPU_VM_SIZE in i.sku and "x2" in i.sku for i in both.cost.items)
+    assert both.cost.monthly > plan_of("azure").cost.monthly
 
 
 def test_a_gpu_pool_with_a_minimum_is_billed_for_the_minimum() -> None:
