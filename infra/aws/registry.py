@@ -35,6 +35,7 @@ from pulumi import Output, ResourceOptions
 
 from infra import spec
 from infra.aws import catalog
+from infra.common.images import build_and_push
 from infra.config import registry_host
 
 KEEP_IMAGES = 10
@@ -132,32 +133,14 @@ class ImageRegistry(pulumi.ComponentResource):
             arns.append(repo.arn)
             self.service_repository_arns[service.name] = repo.arn.apply(lambda arn: [arn])
             auth = ecr.get_authorization_token_output(registry_id=repo.registry_id, opts=pulumi.InvokeOutputOptions(parent=self))
-            image = docker_build.Image(
+            image = build_and_push(
                 f"{name}-{service.name}",
-                context=docker_build.BuildContextArgs(
-                    location=where,
-                    named={k: docker_build.ContextArgs(location=v) for k, v in service.named_contexts.items()},
-                ),
-                dockerfile=docker_build.DockerfileArgs(location=f"{where}/Dockerfile"),
-                platforms=[docker_build.Platform.LINUX_AMD64],
-                push=True,
-                tags=[repo.repository_url.apply(lambda url: f"{url}:latest")],
-                registries=[
-                    docker_build.RegistryArgs(
-                        address=repo.repository_url,
-                        username=auth.user_name,
-                        # Marked here too: a secret must not rely on the provider's schema alone.
-                        password=Output.secret(auth.password),
-                    )
-                ],
-                cache_from=[docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(ref=repo.repository_url.apply(lambda url: f"{url}:buildcache")))],
-                cache_to=[
-                    docker_build.CacheToArgs(
-                        registry=docker_build.CacheToRegistryArgs(
-                            ref=repo.repository_url.apply(lambda url: f"{url}:buildcache"), image_manifest=True, oci_media_types=True
-                        )
-                    )
-                ],
+                service,
+                location=where,
+                tag=repo.repository_url.apply(lambda url: f"{url}:latest"),
+                # Marked here too: a secret must not rely on the provider's schema alone.
+                registries=[docker_build.RegistryArgs(address=repo.repository_url, username=auth.user_name, password=Output.secret(auth.password))],
+                cache_ref=repo.repository_url.apply(lambda url: f"{url}:buildcache"),
                 # See the module docstring: destroy must not need a 12-hour registry token.
                 opts=ResourceOptions(parent=self, retain_on_delete=True),
             )

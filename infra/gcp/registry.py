@@ -29,6 +29,7 @@ import pulumi_gcp.organizations as organizations
 from pulumi import Output, ResourceOptions
 
 from infra import spec
+from infra.common.images import build_and_push
 
 
 @dataclass(frozen=True)
@@ -67,16 +68,10 @@ class ArtifactImages(pulumi.ComponentResource):
             if service.name in args.prebuilt:
                 self.refs[service.name] = Output.from_input(args.prebuilt[service.name])
                 continue
-            image = docker_build.Image(
+            image = build_and_push(
                 f"{name}-{service.name}",
-                context=docker_build.BuildContextArgs(
-                    location=service.build_context,
-                    named={k: docker_build.ContextArgs(location=v) for k, v in service.named_contexts.items()},
-                ),
-                dockerfile=docker_build.DockerfileArgs(location=f"{service.build_context}/Dockerfile"),
-                platforms=[docker_build.Platform.LINUX_AMD64],
-                push=True,
-                tags=[f"{url}/{service.name}:latest"],
+                service,
+                tag=f"{url}/{service.name}:latest",
                 registries=[docker_build.RegistryArgs(address=host, username="oauth2accesstoken", password=Output.secret(token.access_token))],
                 # See the module docstring: destroy must not need an hour-long token.
                 opts=ResourceOptions(parent=self, retain_on_delete=True, depends_on=[repository]),

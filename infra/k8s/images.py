@@ -26,6 +26,7 @@ import pulumi_docker_build as docker_build
 from pulumi import Output, ResourceOptions
 
 from infra import spec
+from infra.common.images import build_and_push
 
 
 @dataclass(frozen=True)
@@ -50,16 +51,10 @@ class PushedImages(pulumi.ComponentResource):
             if service.name in args.prebuilt:
                 self.refs[service.name] = Output.from_input(args.prebuilt[service.name])
                 continue
-            image = docker_build.Image(
+            image = build_and_push(
                 f"{name}-{service.name}",
-                context=docker_build.BuildContextArgs(
-                    location=service.build_context,
-                    named={k: docker_build.ContextArgs(location=v) for k, v in service.named_contexts.items()},
-                ),
-                dockerfile=docker_build.DockerfileArgs(location=f"{service.build_context}/Dockerfile"),
-                platforms=[docker_build.Platform.LINUX_AMD64],
-                push=True,
-                tags=[Output.concat(args.registry, "/dixi-", service.name, ":latest")],
+                service,
+                tag=Output.concat(args.registry, "/dixi-", service.name, ":latest"),
                 registries=login,
                 opts=ResourceOptions(parent=self, retain_on_delete=True),
             )
