@@ -24,7 +24,7 @@ Creates, in namespace `dixi`:
 - NetworkPolicies: everything denied in the namespace, then only the traffic
   proxies reach frontend and backend, only the backend reaches vision, Ollama
   and the bus, the web tier and vision reach the backend, every pod reaches
-  the cluster DNS, and Ollama reaches HTTPS on the internet for model pulls;
+  the cluster DNS, and Ollama reaches HTTPS on public addresses (model pulls);
 - PodDisruptionBudgets for frontend and backend (one pod down at a time), and
   topology spread across nodes for both.
 
@@ -65,8 +65,11 @@ HTTP_PORT_NAME: Final = "http"
 # Every pod resolves names through the cluster DNS: CoreDNS, labelled k8s-app=kube-dns on
 # AKS, GKE, EKS and kubeadm clusters alike (kubernetes.io/docs/tasks/administer-cluster/dns-custom-nameservers/).
 DNS_PEERS: Final = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
-# Where Ollama pulls models from: registry.ollama.ai over HTTPS (any address).
-INTERNET_HTTPS: Final = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
+# Where Ollama pulls models from: registry.ollama.ai over HTTPS, a public address. Private
+# ranges are excluded, so that this rule opens nothing inside the cluster or its network
+# (the API server, other services on 443): RFC 1918.
+PRIVATE_RANGES: Final = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+INTERNET_HTTPS: Final = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}], "ports": [{"protocol": "TCP", "port": 443}]}
 # The backend's model answers can take minutes; /ws lives for hours. "0s" disables the
 # route's timeout (gateway-api.sigs.k8s.io/reference/spec/#httproutetimeouts).
 NO_TIMEOUT: Final = "0s"

@@ -178,7 +178,8 @@ def test_the_namespace_denies_everything_then_admits_only_the_paths_the_app_uses
     # Only Ollama reaches beyond the cluster: HTTPS, to pull models.
     for name in ("frontend", "backend", "vision"):
         assert not any(peer.get("ipBlock") for rule in _policy(k8s, name)["egress"] for peer in rule["to"]), name
-    assert any(rule.get("ports") == [{"protocol": "TCP", "port": 443}] for rule in _policy(k8s, "ollama")["egress"])
+    (https,) = [rule for rule in _policy(k8s, "ollama")["egress"] if rule.get("ports") == [{"protocol": "TCP", "port": 443}]]
+    assert https["to"][0]["ipBlock"]["except"] == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"], "Ollama's way out opens nothing private"
 
 
 def test_the_bus_policy_selects_the_pods_the_valkey_chart_runs(k8s: Plan) -> None:
