@@ -108,6 +108,18 @@ def int_in(low: int, high: int, why: str = "") -> BeforeValidator:
     return BeforeValidator(check)
 
 
+def entries(value: Any) -> list[str]:
+    """A list of strings: an array in the stack file, or its JSON as Pulumi hands arrays to a program."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except json.JSONDecodeError:
+            raise Bad("is not a list") from None
+    if not isinstance(value, list):
+        raise Bad("is not a list")
+    return [str(v).strip() for v in value]
+
+
 def _domain(value: Any) -> str | None:
     found = text(value).lower()
     if not found:

@@ -32,8 +32,8 @@ commands that fetch secrets at boot from their secret store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 import yaml
 
@@ -46,6 +46,10 @@ GROW_UNIT: Final = "dixi-grow-data"
 WAIT_HEALTHY: Final = ("frontend", "backend", "vision")
 WAIT_RUNNING: Final = ("ollama",)
 HEALTH_TIMEOUT_SECONDS: Final = 900
+# The iptables rule (after `-I DOCKER-USER` or `-A DOCKER-USER`) that keeps containers from the
+# metadata service on 169.254.169.254, where a host-only cloud serves the user data; the check
+# `secret-not-in-user-data` (infra/checks/userdata.py) looks for it before it allows a secret there.
+METADATA_BLOCK_RULE: Final = "-d 169.254.169.254/32 -j DROP"
 
 _HELPERS: Final = rf"""
 export DEBIAN_FRONTEND=noninteractive
@@ -177,6 +181,7 @@ def boot_script(
     prepare_storage: Sequence[str] = (),
     wait_healthy: Sequence[str] = WAIT_HEALTHY,
     wait_running: Sequence[str] = WAIT_RUNNING,
+    harden: Sequence[str] = (),
 ) -> str:
     """The script cloud-init runs once: prepare storage, install, run the cloud's steps, start, wait.
 
@@ -185,12 +190,14 @@ def boot_script(
     when any step fails, after the script has logged what it knows. The boot
     ends when the `wait_healthy` services report healthy and the
     `wait_running` ones run (a host that runs only some of the services
-    names those).
+    names those). `harden` runs before Docker is installed or restarted
+    (firewall rules the containers must never start without).
     """
     compose = f"docker compose -f {COMPOSE_PATH}"
     lines = [
         *preamble(on_failure),
         *prepare_storage,
+        *harden,
         _INSTALL_DOCKER,
         *(f"install -d -m 0750 -o {uid} -g {uid} {path}" for path, uid in data_dirs),
         "install -d -m 0700 /opt/dixi",
@@ -216,13 +223,28 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
-def render(compose_yaml: str, script: str, files: Sequence[tuple[str, str]] = ()) -> str:
-    """The `#cloud-config` user data that writes the compose file, the script and `files`, then runs the script."""
-    document = {
+def render(
+    compose_yaml: str,
+    script: str,
+    files: Sequence[tuple[str, str]] = (),
+    *,
+    private_files: Sequence[tuple[str, str]] = (),
+    settings: Mapping[str, Any] | None = None,
+) -> str:
+    """The `#cloud-config` user data that writes the compose file, the script and `files`, then runs the script.
+
+    `private_files` are written readable by root only (0600): a target whose
+    user data only the VM itself can read hands its secrets over so (see
+    `infra.checks.userdata`). `settings` are further cloud-config keys
+    (e.g. `ssh_pwauth`), validated with the rest by `cloud-init schema`.
+    """
+    document: dict[str, Any] = {
+        **dict(settings or {}),
         "write_files": [
             {"path": COMPOSE_PATH, "permissions": "0644", "owner": "root:root", "content": compose_yaml},
             {"path": BOOT_SCRIPT_PATH, "permissions": "0700", "owner": "root:root", "content": script},
             *({"path": path, "permissions": "0644", "owner": "root:root", "content": content} for path, content in files),
+            *({"path": path, "permissions": "0600", "owner": "root:root", "content": content} for path, content in private_files),
         ],
         "runcmd": [[BOOT_SCRIPT_PATH]],
     }

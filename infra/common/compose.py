@@ -31,7 +31,7 @@ replicas (one host runs one of each).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -92,12 +92,27 @@ def render(
     logging: Mapping[str, Any] | None = None,
     layout: HostLayout = HostLayout(),
     vision_gpu: bool = False,
+    *,
+    only: Collection[str] | None = None,
+    url_of: Callable[[spec.Service], str] | None = None,
+    event_bus_url: str | None = None,
 ) -> dict[str, Any]:
-    """The compose document (as a dict) running every spec service from `images` on a cloud host."""
+    """The compose document (as a dict) running every spec service from `images` on a cloud host.
+
+    A target that spreads the services over several hosts renders one
+    document per host: `only` names the services this host runs, `url_of`
+    gives the base URL of a service on another host (its private address),
+    and `event_bus_url` the bus the backend shares events through when
+    several hosts run one.
+    """
     services: dict[str, Any] = {}
+    here = set(only) if only is not None else {s.name for s in spec.SERVICES}
     for service in spec.SERVICES:
+        if service.name not in here:
+            continue
         entry = {"image": images[service.name], **_common(service)}
-        entry["environment"] = spec.service_env(service, lambda s: s.name, ollama_model)
+        bus_url = event_bus_url if service.event_bus is not None else None
+        entry["environment"] = spec.service_env(service, lambda s: s.name, ollama_model, event_bus_url=bus_url, url_of=url_of)
         if service.secret_env:
             entry["env_file"] = [SECRETS_ENV_FILE]
         if service is spec.FRONTEND:
@@ -111,8 +126,9 @@ def render(
         # and recovers when they come up, and Ollama's first model pull can take
         # many minutes, which must not hold the frontend (the ALB target) back.
         # Vision links back to the backend, so it does not wait for it.
-        if service is not spec.VISION and service.links:
-            entry["depends_on"] = {d: {"condition": "service_started"} for d in sorted(set(service.links.values()))}
+        local_links = sorted(set(service.links.values()) & here)
+        if service is not spec.VISION and local_links:
+            entry["depends_on"] = {d: {"condition": "service_started"} for d in local_links}
         if logging:
             entry["logging"] = _logging(logging, service.name)
         services[service.name] = entry

@@ -21,9 +21,17 @@ def _image(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str 
     return None
 
 
+def _string(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
+    length = int(state.get("length") or 16)
+    state["result"] = digest("string", name)[:length]
+    return None
+
+
 PROVIDER_MOCKS = MappingProxyType(
     {
-        "random": MockAnswers(resources=MappingProxyType({"random:index/randomPassword:RandomPassword": _password})),
+        "random": MockAnswers(
+            resources=MappingProxyType({"random:index/randomPassword:RandomPassword": _password, "random:index/randomString:RandomString": _string})
+        ),
         "docker-build": MockAnswers(resources=MappingProxyType({"docker-build:index:Image": _image})),
     }
 )

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BeforeValidator, Field
 
 from infra import spec
-from infra.config import Bad, DixiConfig, boolean, one_of, text
+from infra.config import Bad, DixiConfig, boolean, entries, one_of, text
 from infra.k8s.placement import GpuPlacement
 
 ROUTINGS = ("gateway", "ingress")
@@ -63,23 +63,10 @@ def _bus_url(value: Any) -> str:
     return found
 
 
-def _entries(value: Any) -> list[str]:
-    if isinstance(value, str):
-        import json
-
-        try:
-            value = json.loads(value) if value.strip() else []
-        except json.JSONDecodeError:
-            raise Bad("is not a list") from None
-    if not isinstance(value, list):
-        raise Bad("is not a list")
-    return [str(v).strip() for v in value]
-
-
 def _node_selector(value: Any) -> dict[str, str]:
     """`key=value` entries: the labels of the GPU nodes."""
     found: dict[str, str] = {}
-    for entry in _entries(value):
+    for entry in entries(value):
         key, sep, label = entry.partition("=")
         if not sep or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(label):
             raise Bad(f"has {entry!r}, which is not a node label key=value (e.g. 'nvidia.com/gpu.present=true')")
@@ -92,7 +79,7 @@ def _node_selector(value: Any) -> dict[str, str]:
 def _taints(value: Any) -> list[dict[str, str]]:
     """`key[=value]:Effect` entries: the taints of the GPU nodes, as tolerations."""
     tolerations = []
-    for entry in _entries(value):
+    for entry in entries(value):
         key_value, sep, effect = entry.rpartition(":")
         key, has_value, taint_value = key_value.partition("=")
         if not sep or effect not in TAINT_EFFECTS or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(taint_value):
