@@ -7,7 +7,8 @@ A cloud's `checks.py` registers, for each of its types that matters:
   app service the traffic reaches;
 - `@user_data(type, ...)`: the boot documents a VM or VM template carries
   (some clouds take two, e.g. user data and a startup script), each with the
-  size its cloud accepts;
+  size its cloud accepts and whether anyone but the VM can read it back
+  (`readable_outside_host`, with the source that says so);
 - `@workloads(type, ...)`: the sets of identical containers a resource runs
   (a Kubernetes Deployment), as `Workload`s: the app service, the most
   replicas it can run (autoscaling maximums included where the plan says
@@ -70,13 +71,22 @@ class Opening:
 
 @dataclass(frozen=True)
 class UserData:
-    """The boot document of a VM: its text as the VM receives it, and the most its cloud accepts."""
+    """The boot document of a VM: its text as the VM receives it, and the most its cloud accepts.
+
+    `readable_outside_host` says whether anyone but the VM can read the
+    document back once it is created: True where the cloud's API returns it
+    to whoever may describe the VM (EC2 DescribeInstanceAttribute, Compute
+    Engine metadata), False where only the VM itself is served it; the
+    adapter that says False cites why in `reader_source`.
+    """
 
     resource: RecordedResource
     text: str
     limit_bytes: int
     limit_source: str
     marked_secret: bool = False  # the program sent it as a secret: a secret value flowed into it
+    readable_outside_host: bool = True
+    reader_source: str = ""  # where the cloud says who can read it back (required when not readable outside the host)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ STACK = ResourceKey("pulumi:pulumi:Stack", "dixi-test")
 COMPONENT = ResourceKey("dixi:aws:Test", "dixi")
 SG_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 INSTANCE = "aws:ec2/instance:Instance"
+DO_DROPLET = "digitalocean:index/droplet:Droplet"
 
 
 def _r(type_: str, resource_name: str, id_: str = "", parent: ResourceKey | None = COMPONENT, **inputs: Any) -> RecordedResource:
@@ -121,6 +122,35 @@ def _secret_in_user_data() -> RecordedPlan:
     return _plan(password, _vm(_user_data(script="#!/bin/bash\nset -e\necho s3cr3t-token-value\n")))
 
 
+def _do_droplet_with_secret(block: bool) -> RecordedPlan:
+    """A DigitalOcean Droplet whose secret-marked user data hands it a secret file, with or without the metadata block; tests/infra/test_do_checks.py has the rule's own tests."""
+    password = _r("random:index/randomPassword:RandomPassword", "dixi-token")
+    password.state["result"] = Secret("s3cr3t-token-value")
+    steps = [f"iptables -I DOCKER-USER {cloudinit.METADATA_BLOCK_RULE}"] if block else []
+    unit = ("/etc/systemd/system/dixi-metadata-block.service", f"[Service]\nType=oneshot\nExecStart=/usr/sbin/iptables -I DOCKER-USER {cloudinit.METADATA_BLOCK_RULE}\n")
+    text = cloudinit.render(compose.dump(compose.render({s: "img" for s in SERVICES}, "m")), cloudinit.boot_script([], steps), files=[unit, ("/opt/dixi/secrets.env", "GESTURE_TOKEN=s3cr3t-token-value\n")])
+    return _plan(password, _r(DO_DROPLET, "dixi-gpu", userData=Secret(text), size="s-2vcpu-4gb", region="tor1"))
+
+
+def _do_gpu_droplet(region: str) -> RecordedPlan:
+    """The catalog's default GPU size in `region`; tests/infra/test_do_checks.py has the rule's own tests."""
+    from infra.digitalocean import catalog
+
+    return _plan(_r(DO_DROPLET, "dixi-gpu", size=catalog.DEFAULT_GPU_SIZE, region=region, image="gpu-h100x1-base"))
+
+
+def _region_without_the_default_gpu() -> str:
+    from infra.digitalocean import catalog
+
+    return next(r for r in catalog.REGIONS if r not in catalog.GPU_REGIONS[catalog.DEFAULT_GPU_SIZE])
+
+
+def _region_with_the_default_gpu() -> str:
+    from infra.digitalocean import catalog
+
+    return catalog.GPU_REGIONS[catalog.DEFAULT_GPU_SIZE][0]
+
+
 def _gpu_capacity(protection: str) -> RecordedPlan:
     """A cluster with a capacity provider of EC2 instances and a service on it, each waiting for what it must."""
     cluster = _r("aws:ecs/cluster:Cluster", "dixi-cluster", name="dixi-s")
@@ -173,6 +203,7 @@ def _k8s_route(**rule: Any) -> RecordedResource:
 BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
     "checks-cover-entry-points": lambda: (_plan(_r("gcp:compute/unknownThing:TargetSslProxyFirewall", "dixi-fw")), "no check adapter reads"),
     "private-ports-not-public": lambda: (_plan(_r(SG_RULE, "dixi-r", ipProtocol="tcp", fromPort=11434, toPort=11434, cidrIpv4="0.0.0.0/0")), "port 11434 (ollama)"),
+    "ssh-not-public": lambda: (_plan(_r(SG_RULE, "dixi-ssh", ipProtocol="tcp", fromPort=20, toPort=25, cidrIpv4="0.0.0.0/0")), "opens port 22 (SSH) to 0.0.0.0/0; SSH must be opened only to configured addresses"),
     "parented-by-component": lambda: (_plan(_r("aws:ec2/securityGroup:SecurityGroup", "stray", parent=STACK)), "not under a dixi:* component"),
     "mocks-answer-every-invoke": lambda: (_plan(unanswered_invokes=["aws:ec2/getAmi:getAmi"]), "no answer for the invoke aws:ec2/getAmi:getAmi"),
     "everything-priced": lambda: (_plan(_r("aws:ec2transitgateway/transitGateway:TransitGateway", "dixi-tgw")), "has no price"),
@@ -206,6 +237,7 @@ BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
     "k8s-schema": lambda: (_plan(_k8s_deployment({"readOnlyRootFileSystem": True})), "spec.template.spec.containers[0].securityContext: Additional properties are not allowed ('readOnlyRootFileSystem' was unexpected)"),
     "k8s-crd-schema": lambda: (_plan(_k8s_route(timeout="3600s")), "spec.rules[0]: Additional properties are not allowed ('timeout' was unexpected)"),
     "k8s-checkov": lambda: (_plan(_k8s_deployment({"privileged": True})), "CKV_K8S_16 fails on Deployment dixi/web: Container should not be privileged"),
+    "do-catalog": lambda: (_do_gpu_droplet(_region_without_the_default_gpu()), "is offered only in"),
 }  # fmt: skip
 
 # rule -> a plan like the bad one, fixed: the rule must say nothing.
@@ -228,6 +260,12 @@ GOOD: dict[str, Callable[[], RecordedPlan]] = {
     "cloud-run-gpu": lambda: _plan(_cloud_run_gpu("us-central1")),
     "k8s-schema": lambda: _plan(_k8s_deployment({"readOnlyRootFilesystem": True})),
     "k8s-crd-schema": lambda: _plan(_k8s_route(timeouts={"request": "0s"})),
+    "ssh-not-public": lambda: _plan(
+        _r(SG_RULE, "dixi-ssh", ipProtocol="tcp", fromPort=22, toPort=22, cidrIpv4="203.0.113.0/24"),
+        _r(SG_RULE, "dixi-web", ipProtocol="tcp", fromPort=443, toPort=443, cidrIpv4="0.0.0.0/0"),
+    ),
+    "secret-not-in-user-data": lambda: _do_droplet_with_secret(block=True),
+    "do-catalog": lambda: _do_gpu_droplet(_region_with_the_default_gpu()),
 }  # fmt: skip
 
 NEEDS_CLOUD_INIT = {"cloud-init-schema"}
@@ -296,6 +334,12 @@ def test_a_secret_wrapped_user_data_is_reported_even_without_a_match() -> None:
     vm.inputs["userData"] = Secret(_user_data())
     problems = RULES["secret-not-in-user-data"](_plan(vm), ROOT)
     assert problems and "marked secret" in problems[0].message
+
+
+def test_a_droplet_secret_without_the_metadata_block_is_an_error() -> None:
+    load_rules()
+    problems = RULES["secret-not-in-user-data"](_do_droplet_with_secret(block=False), ROOT)
+    assert [p.severity for p in problems] == ["error"] and "blocks containers from the metadata service" in problems[0].message
 
 
 def test_the_compose_log_vocabulary_matches_what_the_local_file_uses() -> None:

@@ -173,6 +173,10 @@ def _do_exposed() -> None:
     do.Firewall("ollama-open", droplet_ids=[1], inbound_rules=[do.FirewallInboundRuleArgs(protocol="tcp", port_range="11434", source_addresses=["0.0.0.0/0", "::/0"])])
     do.Firewall("everything", droplet_ids=[1], inbound_rules=[do.FirewallInboundRuleArgs(protocol="tcp", port_range="all", source_addresses=["0.0.0.0/0"])])
     do.LoadBalancer("vision-lb", region="nyc3", droplet_ids=[1], forwarding_rules=[do.LoadBalancerForwardingRuleArgs(entry_port=80, entry_protocol="http", target_port=5000, target_protocol="http")])
+    bus = do.DatabaseCluster("bus-open", engine="valkey", version="8", size="db-s-1vcpu-1gb", region="nyc3", node_count=1)
+    do.DatabaseFirewall("bus-open", cluster_id=bus.id, rules=[do.DatabaseFirewallRuleArgs(type="ip_addr", value="0.0.0.0/0")])
+    do.DatabaseCluster("bus-unguarded", engine="valkey", version="8", size="db-s-1vcpu-1gb", region="nyc3", node_count=1)
+    do.Firewall("ssh-open", droplet_ids=[1], inbound_rules=[do.FirewallInboundRuleArgs(protocol="tcp", port_range="22", source_addresses=["0.0.0.0/0", "::/0"])])
 
 
 def _do_safe() -> None:
@@ -187,17 +191,31 @@ def _do_safe() -> None:
     do.LoadBalancer("web-lb", region="nyc3", droplet_ids=[1], forwarding_rules=[do.LoadBalancerForwardingRuleArgs(entry_port=443, entry_protocol="https", target_port=8080, target_protocol="http", certificate_name="c")])
     do.LoadBalancer("ollama-internal", region="nyc3", network="INTERNAL", droplet_ids=[1], forwarding_rules=[do.LoadBalancerForwardingRuleArgs(entry_port=80, entry_protocol="http", target_port=11434, target_protocol="http")])
     do.LoadBalancer("vision-office", region="nyc3", droplet_ids=[1], firewall=do.LoadBalancerFirewallArgs(allows=["cidr:203.0.113.0/24", "ip:198.51.100.7"]), forwarding_rules=[do.LoadBalancerForwardingRuleArgs(entry_port=80, entry_protocol="http", target_port=5000, target_protocol="http")])
+    bus = do.DatabaseCluster("bus", engine="valkey", version="8", size="db-s-1vcpu-1gb", region="nyc3", node_count=1)
+    do.DatabaseFirewall("bus", cluster_id=bus.id, rules=[do.DatabaseFirewallRuleArgs(type="tag", value="dixi-app"), do.DatabaseFirewallRuleArgs(type="ip_addr", value="10.10.0.0/16")])
+    do.Firewall("ssh-office", droplet_ids=[1], inbound_rules=[do.FirewallInboundRuleArgs(protocol="tcp", port_range="22", source_addresses=["203.0.113.0/24"])])
     do.Droplet("host", image="ubuntu-24-04-x64", size="s-1vcpu-1gb", region="nyc3", user_data=CLOUD_CONFIG)
     do.Droplet("too-big", image="ubuntu-24-04-x64", size="s-1vcpu-1gb", region="nyc3", user_data="#cloud-config\n" + "#" * 65536)
 
 
-def test_digitalocean_firewalls_and_load_balancers_that_reach_ollama_or_vision_from_the_internet_are_errors() -> None:
-    plan = recorded(_do_exposed)
-    exposed = _exposed(plan)
+@pytest.fixture(scope="module")
+def do_exposed() -> RecordedPlan:
+    return recorded(_do_exposed)
+
+
+def test_digitalocean_firewalls_and_load_balancers_that_reach_ollama_or_vision_from_the_internet_are_errors(do_exposed: RecordedPlan) -> None:
+    exposed = _exposed(do_exposed)
     assert any("11434" in m and "::/0" in m for m in exposed.get("ollama-open", [])), exposed
     assert any("all ports" in m for m in exposed.get("everything", [])), exposed
     assert any("5000" in m and "entry port 80" in m for m in exposed.get("vision-lb", [])), exposed
-    _assert_covered(plan)
+    _assert_covered(do_exposed)
+
+
+def test_digitalocean_database_trusted_sources_of_the_internet_or_none_expose_the_bus(do_exposed: RecordedPlan) -> None:
+    exposed = _exposed(do_exposed)
+    assert any("(event bus)" in m and "trusted source ip_addr 0.0.0.0/0" in m for m in exposed.get("bus-open", [])), exposed
+    assert any("(event bus)" in m and "no database firewall" in m for m in exposed.get("bus-unguarded", [])), "a cluster without trusted sources takes any source"
+    assert [m for m in exposed.get("bus-open", []) if "no database firewall" in m] == [], "the firewall's clusterId is followed to its cluster"
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +232,7 @@ def test_digitalocean_web_ports_tags_internal_and_allow_listed_balancers_expose_
 
 def test_digitalocean_droplets_boot_their_user_data_within_64_kib(do_safe: RecordedPlan) -> None:
     assert _user_data(do_safe)["host"] == CLOUD_CONFIG
+    assert {d.readable_outside_host for d in all_user_data(do_safe)} == {False}, "only the Droplet reads its user data back"
     sizes = _run("user-data-size", do_safe)
     assert [p.resource.name for p in sizes if p.resource] == ["too-big"] and "65536" in sizes[0].message, "DigitalOcean takes 64 KiB of user data"
 
@@ -510,6 +529,15 @@ def test_a_digitalocean_rule_for_ports_1_to_65535_opens_every_port() -> None:
 
     problems = RULES["private-ports-not-public"](recorded(program), ROOT)
     assert [p.message.split(";")[0] for p in problems] == ["opens all ports to 0.0.0.0/0 (inbound rule tcp 1-65535)"]
+
+
+def test_ssh_open_to_the_internet_is_an_error_on_every_cloud_and_open_to_an_office_is_not(gcp_exposed: RecordedPlan, do_exposed: RecordedPlan, do_safe: RecordedPlan) -> None:
+    gcp = {p.resource.name: p.message for p in _run("ssh-not-public", gcp_exposed) if p.resource}
+    assert "ollama-open" in gcp and "opens port 22 (SSH) to 0.0.0.0/0" in gcp["ollama-open"], gcp
+    do = {p.resource.name for p in _run("ssh-not-public", do_exposed) if p.resource}
+    assert {"ssh-open", "everything"} <= do, "port 22 alone, and every port, both let SSH in"
+    assert "vision-lb" not in do, "a balancer forwarding to port 5000 is not SSH"
+    assert _run("ssh-not-public", do_safe) == [], "SSH from one office range is what the rule asks for"
 
 
 def test_managed_redis_on_gcp_is_judged_not_left_unread() -> None:
