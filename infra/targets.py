@@ -8,9 +8,8 @@ A cloud is a package `infra/<cloud>/` that may hold, by name:
                (`infra.cost.pricing.Pricer`);
 - `checks.py`  its rules and check adapters (registered on import with the
                decorators in `infra.checks`).
-A cloud may have only some of these: `gcp`, `digitalocean`, `k8s` and `azure`
-hold check adapters today so that the security rules already judge their
-firewalls and services; their stack kinds arrive with their own issues.
+A cloud may have only some of these (`k8s` has no config of its own to price
+machines with; its objects are free).
 
 A stack kind names its cloud, its config model and its module under
 `stacks/`. Shared code looks things up here and never imports a cloud's
@@ -96,6 +95,7 @@ KINDS: Final = MappingProxyType(
             Kind("aws-ec2", "aws", "AwsEc2Config", "aws_ec2", "one GPU host running Docker Compose behind an ALB"),
             Kind("gcp", "gcp", "GcpConfig", "gcp", "Cloud Run behind a global load balancer, Ollama on a GPU VM or Cloud Run GPU"),
             Kind("azure", "azure", "AzureConfig", "azure", "AKS: a system pool for the web tier, an autoscaled GPU pool for Ollama, ACR, Blob storage for vision's models"),
+            Kind("do", "digitalocean", "DoConfig", "do", "app Droplets behind a load balancer, a GPU Droplet for Ollama with a volume, Spaces, DOCR"),
             Kind("k8s", "k8s", "K8sConfig", "k8s", "the app and pinned add-ons (Envoy Gateway, cert-manager, NVIDIA device plugin) on a cluster you already have"),
         )
     }

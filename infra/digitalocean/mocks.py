@@ -17,7 +17,8 @@ A Droplet's private address lies inside its VPC's range when the VPC was answere
 here (a VPC's id is derived from its range too, so the same id always means the same
 range), else in 10.10.0.0/16.
 
-Invokes: `getDomain` (the DNS zone check) answers that the zone exists.
+Invokes: `getDomain` (the DNS zone check) answers that the zone exists;
+`getDatabaseCa` answers a made-up CA certificate, base64-encoded as the API does.
 """
 
 from __future__ import annotations
@@ -132,8 +133,10 @@ def _load_balancer(ctx: MockContext, typ: str, name: str, state: dict[str, Any])
     if state.get("size") is None:
         state.setdefault("sizeUnit", 1)
     state.setdefault("httpIdleTimeoutSeconds", catalog.LB_IDLE_TIMEOUT_DEFAULT)
+    internal = str(state.get("network") or "EXTERNAL").upper() == "INTERNAL"
     state.update(
-        ip=_public_ip("load-balancer", name),
+        # An INTERNAL balancer has an address in its VPC only.
+        ip=_private_ip(str(state.get("vpcUuid") or ""), "load-balancer", name) if internal else _public_ip("load-balancer", name),
         loadBalancerUrn=f"do:loadbalancer:{lb_id}",
         status="active",
     )
@@ -268,6 +271,13 @@ def _database_firewall(ctx: MockContext, typ: str, name: str, state: dict[str, A
     return f"{state.get('clusterId')}-{digest(typ, name)[:26]}"
 
 
+def _get_database_ca(ctx: MockContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The cluster's CA, base64-encoded PEM as the API gives it (databases_get_ca: `certificate`)."""
+    cluster = str(args.get("clusterId") or "")
+    pem = f"-----BEGIN CERTIFICATE-----\nMOCK{digest('ca', cluster)[:32]}\n-----END CERTIFICATE-----\n"
+    return {"id": cluster, "clusterId": cluster, "certificate": base64.b64encode(pem.encode()).decode()}
+
+
 def _get_domain(ctx: MockContext, args: Mapping[str, Any]) -> dict[str, Any]:
     """The zone exists in the account: the engine cannot know, and the stack's own check is what is tested."""
     domain = str(args.get("name") or "")
@@ -302,5 +312,5 @@ MOCKS = MockAnswers(
             f"{PREFIX}databaseFirewall:DatabaseFirewall": _database_firewall,
         }
     ),
-    invokes=MappingProxyType({f"{PREFIX}getDomain:getDomain": _get_domain}),
+    invokes=MappingProxyType({f"{PREFIX}getDomain:getDomain": _get_domain, f"{PREFIX}getDatabaseCa:getDatabaseCa": _get_database_ca}),
 )
