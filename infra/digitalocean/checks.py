@@ -317,6 +317,22 @@ def _attachment_problems(attachment: RecordedResource, plan: RecordedPlan) -> li
     return []
 
 
+def _droplet_volume_problems(droplet: RecordedResource, plan: RecordedPlan) -> list[Problem]:
+    """The volumes a Droplet attaches itself (`volumeIds`) must be in its region, as an attachment's must."""
+    problems = []
+    for volume_id in reveal(droplet.inputs.get("volumeIds")) or []:
+        volume = plan.producer(volume_id, VOLUME)
+        if volume is None:
+            problems.append(problem(CATALOG, "warning", droplet, f"volumeIds names {volume_id!r}, which is nothing in this plan, so whether it shares the Droplet's region could not be judged"))
+            continue
+        droplet_region, volume_region = _text(droplet.inputs.get("region")), _text(volume.inputs.get("region"))
+        if droplet_region is None or volume_region is None:
+            problems.append(problem(CATALOG, "warning", droplet, f"the region of {'the Droplet' if droplet_region is None else 'volume ' + volume.name} is not in the plan, so whether they share a region could not be judged"))
+        elif droplet_region != volume_region:
+            problems.append(problem(CATALOG, "error", droplet, f"attaches volume {volume.name} ({volume_region}) in another region ({droplet_region}); DigitalOcean attaches a volume only to a Droplet in its own region"))
+    return problems
+
+
 @rule(CATALOG)
 def do_catalog(plan: RecordedPlan, root: Path) -> list[Problem]:
     from infra.digitalocean import catalog
@@ -324,6 +340,7 @@ def do_catalog(plan: RecordedPlan, root: Path) -> list[Problem]:
     problems: list[Problem] = []
     for droplet in plan.of_type(DROPLET):
         problems.extend(_droplet_problems(droplet, catalog))
+        problems.extend(_droplet_volume_problems(droplet, plan))
     for cluster in plan.of_type(DATABASE_CLUSTER):
         problems.extend(_database_problems(cluster, catalog))
     for volume in plan.of_type(VOLUME):

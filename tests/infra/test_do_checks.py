@@ -283,6 +283,18 @@ def test_a_volume_attached_to_a_droplet_in_another_region_is_an_error() -> None:
     assert _run("do-catalog", _attached("tor1", "tor1", droplet_id="4242")) == [], "the id is followed whether the engine sends a number or a string"
 
 
+def test_a_droplet_that_attaches_a_volume_of_another_region_itself_is_an_error() -> None:
+    def plan(volume_region: str) -> RecordedPlan:
+        volume = _r(VOLUME, "dixi-models", id_="vol-uuid-1", size=50.0, region=volume_region)
+        droplet = _r(DROPLET, "dixi-gpu", id_="4242", size=catalog.DEFAULT_APP_SIZE, region="tor1", volumeIds=["vol-uuid-1"])
+        return _plan(droplet, volume)
+
+    assert _errors(_run("do-catalog", plan("nyc2"))) == [
+        "attaches volume dixi-models (nyc2) in another region (tor1); DigitalOcean attaches a volume only to a Droplet in its own region"
+    ]
+    assert _run("do-catalog", plan("tor1")) == []
+
+
 def test_an_attachment_to_a_droplet_outside_the_plan_could_not_be_judged() -> None:
     problems = _run("do-catalog", _attached("tor1", "tor1", droplet_id=None))
     assert [p.severity for p in problems] == ["warning"] and "dropletId None" in problems[0].message
