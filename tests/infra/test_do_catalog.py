@@ -15,7 +15,7 @@ import pytest
 
 from infra.digitalocean import catalog
 from infra.plan.engine import record
-from infra.plan.model import RecordedPlan, RecordedResource
+from infra.plan.model import RecordedPlan, RecordedResource, Secret, reveal
 
 ROOT = Path(__file__).resolve().parents[2]
 P = "digitalocean:index/"
@@ -223,7 +223,8 @@ def test_registry_credentials_are_a_docker_config_for_docr(mocked: RecordedPlan)
     creds = _one(
         mocked, "containerRegistryDockerCredentials:ContainerRegistryDockerCredentials", "pull"
     )
-    config = json.loads(creds.state["dockerCredentials"])
+    assert isinstance(creds.state["dockerCredentials"], Secret), "the SDK marks the credentials secret"
+    config = json.loads(reveal(creds.state["dockerCredentials"]))
     user, _, password = (
         base64.b64decode(config["auths"]["registry.digitalocean.com"]["auth"])
         .decode()
@@ -235,7 +236,7 @@ def test_registry_credentials_are_a_docker_config_for_docr(mocked: RecordedPlan)
 def test_the_valkey_cluster_answers_with_a_tls_uri_on_its_port(mocked: RecordedPlan) -> None:
     bus = _one(mocked, "databaseCluster:DatabaseCluster", "bus")
     assert bus.state["port"] == catalog.VALKEY_PORT and bus.state["user"] == "default"
-    assert bus.state["uri"].startswith("rediss://") and bus.state["privateUri"].startswith(
+    assert reveal(bus.state["uri"]).startswith("rediss://") and reveal(bus.state["privateUri"]).startswith(
         "rediss://default:"
     )
     assert bus.state["privateHost"] != bus.state["host"]
@@ -243,8 +244,8 @@ def test_the_valkey_cluster_answers_with_a_tls_uri_on_its_port(mocked: RecordedP
 
 def test_every_answer_is_the_same_on_a_second_run(mocked: RecordedPlan) -> None:
     again = record("dixi", "test", None, {}, [], _program, ROOT)
-    assert {(r.type, r.name): (r.id, r.state) for r in again.resources} == {
-        (r.type, r.name): (r.id, r.state) for r in mocked.resources
+    assert {(r.type, r.name): (r.id, reveal(r.state)) for r in again.resources} == {
+        (r.type, r.name): (r.id, reveal(r.state)) for r in mocked.resources
     }
 
 
