@@ -140,8 +140,10 @@ class ManagedValkey(pulumi.ComponentResource):
         )
         self.url = Output.concat("rediss://", cluster.private_host, ":", cluster.port.apply(str), "/0")
         self.password = Output.secret(cluster.password)
-        # Whether DigitalOcean's caching clusters chain to a public CA is not documented; with the
-        # cluster's own CA (databases_get_ca) the check holds either way. The API gives it base64-encoded.
+        # The cluster's own CA (databases_get_ca; the API gives it base64-encoded) is added to the
+        # system's: redis-py builds its TLS context with ssl.create_default_context() and then loads
+        # the file (redis/connection.py, SSLConnection), so the check holds whether the certificate
+        # chains to a public CA (docs/event-bus.md: Let's Encrypt, second-hand) or to DigitalOcean's.
         ca = digitalocean.get_database_ca_output(cluster_id=cluster.id, opts=pulumi.InvokeOutputOptions(parent=self))
         self.ca_certificate = ca.certificate.apply(lambda encoded: base64.b64decode(encoded).decode())
         self.register_outputs({"url": self.url, "caCertificate": self.ca_certificate})
