@@ -132,6 +132,17 @@ def _do_droplet_with_secret(block: bool) -> RecordedPlan:
     return _plan(password, _r(DO_DROPLET, "dixi-gpu", userData=Secret(text), size="s-2vcpu-4gb", region="tor1"))
 
 
+def _cascading_gpu_droplet(through_balancer: bool = False) -> RecordedPlan:
+    """A delete-first GPU Droplet whose private address is in the app Droplet's user data (or a balancer's instead)."""
+    gpu = _r(DO_DROPLET, "dixi-gpu", id_="357862629", size="gpu-4000adax1-20gb", region="tor1")
+    gpu.delete_before_replace = True
+    gpu.state["ipv4AddressPrivate"] = "10.60.11.142"
+    address = "10.60.3.3" if through_balancer else gpu.state["ipv4AddressPrivate"]
+    app = _r(DO_DROPLET, "dixi-app-0", userData=_user_data(script=f"#!/bin/bash\nset -e\necho OLLAMA_BASE_URL=http://{address}:11434\n"), size="s-2vcpu-4gb", region="tor1")
+    app.dependencies = [gpu.key]
+    return _plan(gpu, app)
+
+
 def _do_gpu_droplet(region: str) -> RecordedPlan:
     """The catalog's default GPU size in `region`; tests/infra/test_do_checks.py has the rule's own tests."""
     from infra.digitalocean import catalog
@@ -215,6 +226,7 @@ BAD: dict[str, Callable[[], tuple[RecordedPlan, str]]] = {
     "user-data-size": lambda: (_plan(_vm("#cloud-config\n" + "#" * 17000)), "EC2 accepts at most 16384"),
     "secret-not-in-user-data": lambda: (_secret_in_user_data(), "1 secret value(s) in plain text"),
     "replacement-order": lambda: (_replaced_gpu_host(), "holds GPU quota"),
+    "replacement-cascade": lambda: (_cascading_gpu_droplet(), "holds ipv4AddressPrivate of dixi-gpu, which is replaced delete-first"),
     "alb-two-zones": lambda: (_plan(
         _r("aws:ec2/subnet:Subnet", "dixi-a", id_="subnet-a", availabilityZone="us-east-1a"),
         _r("aws:ec2/subnet:Subnet", "dixi-b", id_="subnet-b", availabilityZone="us-east-1a"),
@@ -266,6 +278,7 @@ GOOD: dict[str, Callable[[], RecordedPlan]] = {
     ),
     "secret-not-in-user-data": lambda: _do_droplet_with_secret(block=True),
     "do-catalog": lambda: _do_gpu_droplet(_region_with_the_default_gpu()),
+    "replacement-cascade": lambda: _cascading_gpu_droplet(through_balancer=True),
 }  # fmt: skip
 
 NEEDS_CLOUD_INIT = {"cloud-init-schema"}
