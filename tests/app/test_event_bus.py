@@ -401,3 +401,51 @@ def test_a_tls_bus_signed_by_a_private_ca_works_with_its_ca_file(
             wait_for_bus(trusted, "up")
             body = wait_for_bus(untrusted, "down")
             assert "certificate" in str(body["event_bus"]["detail"]).lower(), body
+
+
+class _SwallowingPubSub:
+    """A subscription whose timeout turns a cancellation into a TimeoutError, as a timeout inside
+    redis-py can when the cancellation and the timeout land together."""
+
+    swallow = True
+
+    async def subscribe(self, channel: str) -> None:
+        try:
+            await asyncio.sleep(2)  # a connect that takes its time: where the cancellation lands
+        except asyncio.CancelledError:
+            if not _SwallowingPubSub.swallow:
+                raise
+            raise TimeoutError("connect timed out") from None
+        raise TimeoutError("connect timed out")
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _SwallowingClient:
+    def pubsub(self, **kwargs: Any) -> _SwallowingPubSub:
+        return _SwallowingPubSub()
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_closing_the_bus_ends_even_when_a_timeout_swallows_the_cancellation() -> None:
+    """Once seen as a test run that never ended: the subscriber took the lost cancellation for a bus error."""
+
+    async def scenario() -> bool:
+        _SwallowingPubSub.swallow = True
+        bus = EventBus(BusConfig(url="redis://127.0.0.1:1/0", reconnect_max_seconds=0.1), lambda event: None, Metrics(), origin="a")
+        bus._client = _SwallowingClient()  # type: ignore[assignment]
+        bus.start()
+        await asyncio.sleep(0.3)  # inside a slow connect
+        closing = asyncio.create_task(bus.aclose())
+        done, _ = await asyncio.wait({closing}, timeout=8)
+        # Stop swallowing and cancel again, so that a failing run still ends.
+        _SwallowingPubSub.swallow = False
+        for task in bus._tasks:
+            task.cancel()
+        await closing
+        return bool(done) and all(task.done() for task in bus._tasks)
+
+    assert asyncio.run(scenario()), "aclose did not end: a task outlived it"

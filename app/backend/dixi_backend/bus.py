@@ -75,6 +75,8 @@ PING_TIMEOUT = 3.0
 CONNECT_TIMEOUT = 3.0
 # A lease is asked for on a request's path: never make the request wait long for it.
 CLAIM_TIMEOUT = 0.5
+# How long `aclose` waits for the bus's tasks, cancelling again, before it gives up on them.
+CLOSE_TIMEOUT = 5.0
 
 
 class BusState(StrEnum):
@@ -159,6 +161,7 @@ class EventBus:
         self.status = BusStatus(state=BusState.CONNECTING)
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=config.outbox_size)
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
         # No retries inside the client: this class owns reconnection, so that
         # it can say when the bus is down and keep local delivery going.
         tls: dict[str, Any] = {"ssl_ca_certs": config.ca_file} if config.ca_file else {}
@@ -224,7 +227,7 @@ class EventBus:
             self.metrics.bus_publish_failures.labels(reason="backlog").inc()
 
     async def _send_forever(self) -> None:
-        while True:
+        while not self._closing:
             text = await self._outbox.get()
             try:
                 await _once_more_on_a_closed_connection(
@@ -232,13 +235,14 @@ class EventBus:
                 )
                 self.metrics.bus_published.inc()
             except (RedisError, OSError, TimeoutError) as exc:
+                _raise_if_cancelled(exc)
                 self.metrics.bus_publish_failures.labels(reason="error").inc()
                 log.debug("event bus publish failed", extra={"error": describe(exc)})
 
     async def _subscribe_forever(self) -> None:
         initial = min(self.config.reconnect_initial_seconds, self.config.reconnect_max_seconds)
         delay = initial
-        while True:
+        while not self._closing:
             # _confirmed reads the reply to SUBSCRIBE; _read skips such replies.
             pubsub = self._client.pubsub(ignore_subscribe_messages=False)
             try:
@@ -250,6 +254,7 @@ class EventBus:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError, TimeoutError) as exc:
+                _raise_if_cancelled(exc)
                 self._set(BusState.DOWN, describe(exc))
             finally:
                 with contextlib.suppress(Exception):
@@ -359,14 +364,38 @@ class EventBus:
         return detail.replace(parts.hostname, "the bus")
 
     async def aclose(self) -> None:
+        """Stops the bus's tasks and closes the client; returns within CLOSE_TIMEOUT.
+
+        A cancellation can be lost: when it lands as a timeout inside the
+        client fires, the timeout may turn it into a TimeoutError, which the
+        loops take for a bus error and reconnect (a shutdown that never ended,
+        seen in the test suite). So the loops also stop at their next turn
+        (`_closing`), check for a pending cancellation themselves
+        (`_raise_if_cancelled`), and a task still running is cancelled again.
+        """
+        self._closing = True
+        pending = {task for task in self._tasks if not task.done()}
+        deadline = asyncio.get_running_loop().time() + CLOSE_TIMEOUT
+        while pending and asyncio.get_running_loop().time() < deadline:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.5)
+        if pending:
+            log.warning("event bus tasks did not stop", extra={"tasks": sorted(t.get_name() for t in pending)})
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                with contextlib.suppress(Exception):
+                    task.result()
         with contextlib.suppress(Exception):
             await self._client.aclose()
         self.metrics.bus_up.set(0)
+
+
+def _raise_if_cancelled(exc: BaseException) -> None:
+    """Re-raise a cancellation that a timeout inside the client turned into an error (Task.cancelling, 3.11+)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc
 
 
 async def _once_more_on_a_closed_connection(command: Callable[[], Awaitable[T]]) -> T:
