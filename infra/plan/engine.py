@@ -164,6 +164,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             id=response.id,
             # An explicit provider's reference is "<urn>::<id>"; the default provider is not recorded.
             provider=self._key(request.provider.rsplit("::", 1)[0]) if request.provider and "::" in request.provider else None,
+            property_dependencies={name: keys for name, deps in request.propertyDependencies.items() if (keys := self._keys(deps.urns))},
         )
         registration = self.resources.get(response.urn)
         if registration is not None:

@@ -138,6 +138,8 @@ class RecordedResource:
     state: dict[str, Any] = field(default_factory=dict)
     # The explicit provider resource it is created through, if any (the program passed one).
     provider: ResourceKey | None = None
+    # For each top-level input, the resources its value came from (the SDK's `propertyDependencies`).
+    property_dependencies: dict[str, list[ResourceKey]] = field(default_factory=dict)
 
     @property
     def key(self) -> ResourceKey:

@@ -171,11 +171,18 @@ def test_k8s_checkov_passes_a_hardened_deployment_behind_a_network_policy() -> N
     assert _run("k8s-checkov", _plan(deployment(), network_policy())) == []
 
 
-def test_k8s_checkov_drops_the_failures_of_skipped_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_k8s_checkov_drops_the_failures_the_skip_list_accepts_for_that_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     pod = copy.deepcopy(HARDENED_POD)
     pod["containers"][0]["securityContext"]["privileged"] = True
-    monkeypatch.setattr(object_checks, "SKIPS", {"CKV_K8S_16": "a test's reason"})
-    assert _run("k8s-checkov", _plan(deployment(pod), network_policy())) == []
+    binary = object_checks.checkov_binary(ROOT)
+    assert binary is not None
+    monkeypatch.setenv(object_checks.CHECKOV_ENV, binary)
+    plan = _plan(deployment(pod), network_policy())
+    load_rules()
+    (tmp_path / "checkov-skips.yaml").write_text("skips:\n  - {check: CKV_K8S_16, stacks: [test], reason: a test's reason that is long enough}\n")
+    assert RULES["k8s-checkov"](plan, tmp_path) == []
+    (tmp_path / "checkov-skips.yaml").write_text("skips:\n  - {check: CKV_K8S_16, stacks: [test], resource: Deployment dixi/other, reason: another object only}\n")
+    assert [p.message for p in RULES["k8s-checkov"](plan, tmp_path)] == ["CKV_K8S_16 fails on Deployment dixi/web: Container should not be privileged"]
 
 
 def test_k8s_checkov_warns_that_it_could_not_judge_when_checkov_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
