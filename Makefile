@@ -20,8 +20,8 @@ BIN := $(VENV)/bin
 LINT_LOG := .lint.log
 STAMP := $(VENV)/.synced-$(PYTHON_VERSION)
 STACK ?= aws-ec2
-# checkov, for the k8s-checkov check, in a virtualenv of its own: it pins
-# boto3 and other versions the project's .venv does not use.
+# checkov, for `dixi scan` and the k8s-checkov check, in a virtualenv of its own:
+# it pins boto3 and other versions the project's .venv does not use.
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.checkov-$(CHECKOV_VERSION)
@@ -36,7 +36,7 @@ ifeq ($(origin UV),undefined)
 endif
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup system-deps plan plan-all lint test bench bench-record lock clean $(CHECKOV_VENV)
+.PHONY: setup system-deps plan plan-all scan lint test bench bench-record lock clean $(CHECKOV_VENV)
 
 # uv itself, when the right version is not on PATH.
 $(TOOLS)/.uv-%:
@@ -82,6 +82,10 @@ plan: setup
 plan-all: setup
 	$(BIN)/dixi plan --all
 
+## scan: checkov's policies over every stack, offline (dixi scan --all; skips in checkov-skips.yaml)
+scan: setup
+	$(BIN)/dixi scan --all
+
 ## lint: ruff, mypy, the app's pins in pyproject.toml equal to its requirements files, zizmor (offline) on the workflows
 lint: setup
 	$(BIN)/ruff check infra stacks app tests scripts __main__.py
@@ -89,14 +93,15 @@ lint: setup
 	$(BIN)/python scripts/app-requirements.py
 	$(BIN)/zizmor --offline --persona=auditor .github/workflows/
 
-## test: lint and every test, with the validators installed. Lint (mypy: minutes with a cold
-## cache) runs beside pytest on a second core; its output follows pytest's.
+## test: lint, `dixi scan --all` and every test, with the validators installed. Lint (mypy:
+## minutes with a cold cache) and the scan run beside pytest on a second core; their output
+## follows pytest's.
 test: setup system-deps
 	@rm -f $(LINT_LOG); \
-	$(MAKE) --no-print-directory lint > $(LINT_LOG) 2>&1 & lint=$$!; \
+	$(MAKE) --no-print-directory -k lint scan > $(LINT_LOG) 2>&1 & lint=$$!; \
 	$(BIN)/pytest -q; tests=$$?; \
 	wait $$lint; linted=$$?; \
-	echo "--- lint (ruff, mypy, pins, zizmor): $$( [ $$linted -eq 0 ] && echo passed || echo FAILED)"; cat $(LINT_LOG); \
+	echo "--- lint (ruff, mypy, pins, zizmor) and dixi scan --all: $$( [ $$linted -eq 0 ] && echo passed || echo FAILED)"; cat $(LINT_LOG); \
 	[ $$tests -eq 0 ] && [ $$linted -eq 0 ]
 
 ## bench: app throughput and latency figures (printed; bench-record also rewrites docs/benchmarks.md)

@@ -48,59 +48,22 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dixi", description="Dixi Deploy: plan the Pulumi program offline.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    plan = sub.add_parser(
-        "plan", help="run the program under mocks and print resources, problems and cost"
-    )
+    plan = sub.add_parser("plan", help="run the program under mocks and print resources, problems and cost")
     plan.add_argument("stack", nargs="?", help="stack name (Pulumi.<stack>.yaml)")
-    plan.add_argument(
-        "--all", action="store_true", help="plan every Pulumi.<stack>.yaml and compare them"
-    )
-    plan.add_argument(
-        "--json", action="store_true", help="print the JSON contract instead of the tree"
-    )
-    plan.add_argument(
-        "--format",
-        choices=["tree", "json", "terraform-plan"],
-        help="tree (default), json (= --json), or terraform-plan: the stack as Terraform plan JSON for checkov and other Terraform tools",
-    )
+    plan.add_argument("--all", action="store_true", help="plan every Pulumi.<stack>.yaml and compare them")
+    plan.add_argument("--json", action="store_true", help="print the JSON contract instead of the tree")
+    plan.add_argument("--format", choices=["tree", "json", "terraform-plan"], help="tree (default), json (= --json), or terraform-plan: the stack as Terraform plan JSON for checkov and other Terraform tools")
     plan.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
-    scan = sub.add_parser(
-        "scan",
-        help="run checkov's policies on stacks offline (terraform_plan and kubernetes frameworks)",
-    )
+    scan = sub.add_parser("scan", help="run checkov's policies on stacks offline (terraform_plan and kubernetes frameworks)")
     scan.add_argument("stack", nargs="?", help="stack name (Pulumi.<stack>.yaml)")
-    scan.add_argument(
-        "--all",
-        action="store_true",
-        help="scan every Pulumi.<stack>.yaml (the skip list is then judged whole)",
-    )
-    scan.add_argument(
-        "--json",
-        action="store_true",
-        help="print each plan's JSON with the scan's problems and a `scan` section",
-    )
+    scan.add_argument("--all", action="store_true", help="scan every Pulumi.<stack>.yaml (the skip list is then judged whole)")
+    scan.add_argument("--json", action="store_true", help="print each plan's JSON with the scan's problems and a `scan` section")
     scan.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
-    render_cmd = sub.add_parser(
-        "render", help="write a file generated from the app spec, or a stack's Kubernetes objects"
-    )
-    render_cmd.add_argument(
-        "what",
-        choices=["compose", "k8s"],
-        help="compose: app/docker-compose.yml; k8s: a stack's Kubernetes objects as YAML",
-    )
-    render_cmd.add_argument(
-        "stack", nargs="?", help="k8s: the stack to render (Pulumi.<stack>.yaml)"
-    )
-    render_cmd.add_argument(
-        "--check",
-        action="store_true",
-        help="compose: exit 1 if the committed file is not what would be written",
-    )
-    render_cmd.add_argument(
-        "--out",
-        type=Path,
-        help="k8s: write objects.yaml and helm-releases.yaml into this folder instead of printing the objects",
-    )
+    render_cmd = sub.add_parser("render", help="write a file generated from the app spec, or a stack's Kubernetes objects")
+    render_cmd.add_argument("what", choices=["compose", "k8s"], help="compose: app/docker-compose.yml; k8s: a stack's Kubernetes objects as YAML")
+    render_cmd.add_argument("stack", nargs="?", help="k8s: the stack to render (Pulumi.<stack>.yaml)")
+    render_cmd.add_argument("--check", action="store_true", help="compose: exit 1 if the committed file is not what would be written")
+    render_cmd.add_argument("--out", type=Path, help="k8s: write objects.yaml and helm-releases.yaml into this folder instead of printing the objects")
     render_cmd.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     return parser
 
@@ -128,10 +91,7 @@ def _plan(args: argparse.Namespace) -> int:
     if args.format == "json":
         args.json = True
     if args.format == "terraform-plan" and (args.all or args.json):
-        print(
-            "dixi: --format terraform-plan writes one stack's plan: name one STACK, without --all or --json",
-            file=sys.stderr,
-        )
+        print("dixi: --format terraform-plan writes one stack's plan: name one STACK, without --all or --json", file=sys.stderr)
         return EXIT_USAGE
     plans = _plans(args)
     if plans is None:
@@ -143,10 +103,7 @@ def _plan(args: argparse.Namespace) -> int:
         json.dump(converted.document, sys.stdout, indent=2)
         sys.stdout.write("\n")
         for item in converted.unscanned:
-            print(
-                f"dixi: not written (no Terraform resource): {item.resource}: {item.reason}",
-                file=sys.stderr,
-            )
+            print(f"dixi: not written (no Terraform resource): {item.resource}: {item.reason}", file=sys.stderr)
         return EXIT_OK
     if args.json:
         documents = [to_json(p) for p in plans]
@@ -182,10 +139,7 @@ def _render_k8s(args: argparse.Namespace) -> int:
     from infra.k8s import render as k8s_render
 
     if not args.stack or args.check:
-        print(
-            f"dixi: render k8s takes one STACK and no --check (stacks here: {', '.join(stackfiles.stack_names(args.root)) or 'none'})",
-            file=sys.stderr,
-        )
+        print(f"dixi: render k8s takes one STACK and no --check (stacks here: {', '.join(stackfiles.stack_names(args.root)) or 'none'})", file=sys.stderr)
         return EXIT_USAGE
     try:
         recorded = plan_stack(args.stack, args.root).recorded
@@ -217,10 +171,7 @@ def _render(args: argparse.Namespace) -> int:
     wanted = compose.dump_local()
     if args.check:
         if not target.is_file() or target.read_text() != wanted:
-            print(
-                f"dixi: {compose.LOCAL_FILE} is not what infra/spec.py renders; run `dixi render compose`",
-                file=sys.stderr,
-            )
+            print(f"dixi: {compose.LOCAL_FILE} is not what infra/spec.py renders; run `dixi render compose`", file=sys.stderr)
             return EXIT_PROBLEMS
         return EXIT_OK
     target.write_text(wanted)

@@ -26,14 +26,21 @@ from infra.plan import stackfiles  # noqa: E402
 from infra.plan.run import plan_stack  # noqa: E402
 from infra.scan import bridge  # noqa: E402
 
+# Config that adds resources the stack files' defaults do not create (tests/infra/test_scan.py plans them too).
+VARIANTS: dict[str, list[dict[str, str]]] = {
+    "aws": [{"dixi:domain": "dixi.example.com", "dixi:route53ZoneId": "Z0123456789ABCDEFGHIJ"}],
+    "aws-ec2": [{"dixi:domain": "dixi.example.com", "dixi:route53ZoneId": "Z0123456789ABCDEFGHIJ"}],
+    "gcp": [{"dixi:domain": "dixi.example.com"}],
+    "do": [{"dixi:domain": "dixi.example.com", "dixi:doAlertEmails": '["ops@example.com"]', "dixi:doEventBus": "managed"}],
+}
+
 
 def used_tokens() -> set[str]:
     tokens: set[str] = set()
     for name in stackfiles.stack_names(ROOT):
-        plan = plan_stack(name, ROOT)
-        tokens.update(
-            r.type for r in plan.recorded.resources if r.custom and r.package in bridge.SDK_MODULES
-        )
+        for overrides in [{}, *VARIANTS.get(name, [])]:
+            plan = plan_stack(name, ROOT, overrides)
+            tokens.update(r.type for r in plan.recorded.resources if r.custom and r.package in bridge.SDK_MODULES)
     return tokens
 
 
@@ -46,16 +53,24 @@ OVERLAYS: dict[str, dict[str, Any]] = {
             "pulumi-aws v7 made the V2 S3 resources the default: aws.s3.Bucket is aws_s3_bucket, BucketVersioning is "
             "aws_s3_bucket_versioning, BucketServerSideEncryptionConfiguration is aws_s3_bucket_server_side_encryption_configuration "
             "(pulumi-aws v7.0.0 release notes; the registry's BucketVersioningV2 page: 'deprecated in favor of aws.s3/bucketversioning.BucketVersioning')",
-            "aws_s3_bucket_server_side_encryption_configuration's rules are the `rule` block (Terraform AWS provider docs, "
-            "s3_bucket_server_side_encryption_configuration); its nested names come from the V2 types of the v6 metadata",
+            "aws_s3_bucket_server_side_encryption_configuration's and aws_s3_bucket_lifecycle_configuration's rules are the `rule` "
+            "block (Terraform AWS provider docs for both resources); their nested names are the SDK's snake_case",
+            "aws_route53_record's alias block is `alias` (Terraform AWS provider docs, route53_record); aws_acm_certificate "
+            "and aws_acm_certificate_validation are mapped in the same v6 file; other names of these three are the SDK's snake_case",
             "aws_elasticache_serverless_cache (added after the v6 copy): cache_usage_limits holds `data_storage` and `ecpu_per_second` "
-            "blocks (Terraform AWS provider docs, elasticache_serverless_cache)",
+            "blocks; security_group_ids and subnet_ids are plural in Terraform too (Terraform AWS provider docs, elasticache_serverless_cache); "
+            "aws_acm_certificate_validation's validation_record_fqdns likewise (acm_certificate_validation)",
         ],
         "resources": {
             "aws:s3/bucket:Bucket": "aws_s3_bucket",
             "aws:s3/bucketVersioning:BucketVersioning": "aws_s3_bucket_versioning",
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "aws_s3_bucket_server_side_encryption_configuration",
             "aws:elasticache/serverlessCache:ServerlessCache": "aws_elasticache_serverless_cache",
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "aws_s3_bucket_lifecycle_configuration",
+            # In the same v6 file (renames.resources, its first page), outside the 50 tokens first extracted.
+            "aws:acm/certificate:Certificate": "aws_acm_certificate",
+            "aws:acm/certificateValidation:CertificateValidation": "aws_acm_certificate_validation",
+            "aws:route53/record:Record": "aws_route53_record",
         },
         "renamedProperties": {
             "aws:s3/bucket:Bucket": {
@@ -66,6 +81,23 @@ OVERLAYS: dict[str, dict[str, Any]] = {
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": {
                 "rules": "rule",
                 "expectedBucketOwner": "expected_bucket_owner",
+            },
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": {
+                "rules": "rule",
+                "expectedBucketOwner": "expected_bucket_owner",
+            },
+            "aws:route53/record:Record": {"aliases": "alias", "zoneId": "zone_id", "allowOverwrite": "allow_overwrite"},
+            "aws:acm/certificateValidation:CertificateValidation": {
+                "certificateArn": "certificate_arn",
+                "validationRecordFqdns": "validation_record_fqdns",
+            },
+            "aws:elasticache/serverlessCache:ServerlessCache": {
+                "securityGroupIds": "security_group_ids",
+                "subnetIds": "subnet_ids",
+                "cacheUsageLimits": "cache_usage_limits",
+                "majorEngineVersion": "major_engine_version",
+                "snapshotRetentionLimit": "snapshot_retention_limit",
+                "userGroupId": "user_group_id",
             },
             "aws:elasticache/ServerlessCacheCacheUsageLimits:ServerlessCacheCacheUsageLimits": {
                 "dataStorage": "data_storage",

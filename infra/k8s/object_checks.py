@@ -81,16 +81,11 @@ def _path(parts: Any) -> str:
 
 
 def _errors(validator: Any, body: dict[str, Any]) -> list[str]:
-    found = sorted(
-        validator.iter_errors(body), key=lambda e: (list(map(str, e.absolute_path)), e.message)
-    )
+    found = sorted(validator.iter_errors(body), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     lines = [f"{_path(e.absolute_path)}: {e.message}" for e in found]
     unique = list(dict.fromkeys(lines))
     if len(unique) > MAX_ERRORS_PER_OBJECT:
-        unique = [
-            *unique[:MAX_ERRORS_PER_OBJECT],
-            f"... and {len(unique) - MAX_ERRORS_PER_OBJECT} more",
-        ]
+        unique = [*unique[:MAX_ERRORS_PER_OBJECT], f"... and {len(unique) - MAX_ERRORS_PER_OBJECT} more"]
     return unique
 
 
@@ -142,28 +137,14 @@ def k8s_schema(plan: RecordedPlan, root: Path) -> list[Problem]:
     if not objects:
         return []
     if not kubernetes_validate_installed():
-        return [
-            problem(
-                SCHEMA,
-                "warning",
-                None,
-                f"{len(objects)} Kubernetes object(s) not validated: kubernetes-validate is not installed (make setup)",
-            )
-        ]
+        return [problem(SCHEMA, "warning", None, f"{len(objects)} Kubernetes object(s) not validated: kubernetes-validate is not installed (make setup)")]
     problems = []
     for m in objects:
         validator = _builtin_validator(m.kind, m.api_version)
         if validator is None:
             continue  # a custom resource: k8s-crd-schema
         for line in _errors(validator, m.body):
-            problems.append(
-                problem(
-                    SCHEMA,
-                    "error",
-                    m.resource,
-                    f"{m.label} ({m.api_version}) does not validate against Kubernetes {KUBERNETES_VERSION} (strict): {line}",
-                )
-            )
+            problems.append(problem(SCHEMA, "error", m.resource, f"{m.label} ({m.api_version}) does not validate against Kubernetes {KUBERNETES_VERSION} (strict): {line}"))
     return problems
 
 
@@ -209,12 +190,7 @@ def structural(schema: Any) -> Any:
     if out.get("x-kubernetes-int-or-string") and "type" not in out and "anyOf" not in out:
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
     preserves = out.get("x-kubernetes-preserve-unknown-fields") is True
-    if (
-        out.get("type") == "object"
-        and "properties" in out
-        and "additionalProperties" not in out
-        and not preserves
-    ):
+    if out.get("type") == "object" and "properties" in out and "additionalProperties" not in out and not preserves:
         out["additionalProperties"] = False
     return out
 
@@ -237,31 +213,13 @@ def k8s_crd_schema(plan: RecordedPlan, root: Path) -> list[Problem]:
             continue
         group, _, version = m.api_version.rpartition("/")
         crd = _crd(m.kind)
-        validator = (
-            _crd_validator(m.kind, version) if crd is not None and crd.group == group else None
-        )
+        validator = _crd_validator(m.kind, version) if crd is not None and crd.group == group else None
         if validator is None:
-            served = (
-                f" (the vendored {crd.group} CRD serves {', '.join(crd.versions)})" if crd else ""
-            )
-            problems.append(
-                problem(
-                    CRD_SCHEMA,
-                    "warning",
-                    m.resource,
-                    f"{m.label} ({m.api_version}) not validated: no schema for {m.kind} {m.api_version}{served}",
-                )
-            )
+            served = f" (the vendored {crd.group} CRD serves {', '.join(crd.versions)})" if crd else ""
+            problems.append(problem(CRD_SCHEMA, "warning", m.resource, f"{m.label} ({m.api_version}) not validated: no schema for {m.kind} {m.api_version}{served}"))
             continue
         for line in _errors(validator, m.body):
-            problems.append(
-                problem(
-                    CRD_SCHEMA,
-                    "error",
-                    m.resource,
-                    f"{m.label} ({m.api_version}) does not validate against its CRD's schema: {line}",
-                )
-            )
+            problems.append(problem(CRD_SCHEMA, "error", m.resource, f"{m.label} ({m.api_version}) does not validate against its CRD's schema: {line}"))
     return problems
 
 
@@ -297,20 +255,8 @@ def file_name(index: int, m: render.Manifest) -> str:
 
 def offline_env() -> dict[str, str]:
     """The environment checkov runs in: no platform key, no update check, nothing downloaded."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BC_", "PRISMA_", "CKV_", "CHECKOV_"))
-    }
-    env.update(
-        {
-            "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
-            "BC_SKIP_MAPPING": "TRUE",
-            "CKV_GITHUB_CONFIG_FETCH_DATA": "false",
-            "CKV_GITLAB_CONFIG_FETCH_DATA": "false",
-            "LOG_LEVEL": "ERROR",
-        }
-    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BC_", "PRISMA_", "CKV_", "CHECKOV_"))}
+    env.update({"CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE", "CKV_GITHUB_CONFIG_FETCH_DATA": "false", "CKV_GITLAB_CONFIG_FETCH_DATA": "false", "LOG_LEVEL": "ERROR"})
     return env
 
 
@@ -326,48 +272,18 @@ def run_checkov(binary: str, files: Mapping[str, str]) -> list[Finding]:
     with tempfile.TemporaryDirectory(prefix="dixi-checkov-") as tmp:
         for name, text in files.items():
             (Path(tmp) / name).write_text(text)
-        command = [
-            binary,
-            "-d",
-            tmp,
-            "--framework",
-            "kubernetes",
-            "-o",
-            "json",
-            "--quiet",
-            "--compact",
-            "--skip-download",
-        ]
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=CHECKOV_TIMEOUT_S,
-            env=offline_env(),
-            cwd=tmp,
-            check=False,
-        )
+        command = [binary, "-d", tmp, "--framework", "kubernetes", "-o", "json", "--quiet", "--compact", "--skip-download"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=CHECKOV_TIMEOUT_S, env=offline_env(), cwd=tmp, check=False)
     if done.returncode not in (0, 1):
-        raise RuntimeError(
-            f"checkov exited {done.returncode}: {(done.stderr or done.stdout).strip()[-400:]}"
-        )
+        raise RuntimeError(f"checkov exited {done.returncode}: {(done.stderr or done.stdout).strip()[-400:]}")
     try:
         found_reports = list(reports(done.stdout))
     except json.JSONDecodeError:
-        raise RuntimeError(
-            f"checkov printed no JSON: {(done.stderr or done.stdout).strip()[-400:]}"
-        ) from None
+        raise RuntimeError(f"checkov printed no JSON: {(done.stderr or done.stdout).strip()[-400:]}") from None
     findings = []
     for report in found_reports:
         for failed in (report.get("results") or {}).get("failed_checks") or []:
-            findings.append(
-                Finding(
-                    str(failed.get("check_id")),
-                    str(failed.get("check_name") or ""),
-                    Path(str(failed.get("file_path") or "")).name,
-                    str(failed.get("resource") or ""),
-                )
-            )
+            findings.append(Finding(str(failed.get("check_id")), str(failed.get("check_name") or ""), Path(str(failed.get("file_path") or "")).name, str(failed.get("resource") or "")))
     return sorted(set(findings), key=lambda f: (f.file, f.check_id, f.resource))
 
 
@@ -378,28 +294,14 @@ def k8s_checkov(plan: RecordedPlan, root: Path) -> list[Problem]:
         return []
     binary = checkov_binary(root)
     if binary is None:
-        return [
-            problem(
-                CHECKOV,
-                "warning",
-                None,
-                f"{len(objects)} Kubernetes object(s) not checked: checkov not found (make .venv-checkov, or set {CHECKOV_ENV})",
-            )
-        ]
+        return [problem(CHECKOV, "warning", None, f"{len(objects)} Kubernetes object(s) not checked: checkov not found (make .venv-checkov, or set {CHECKOV_ENV})")]
     files = {file_name(i, m): render.dump([m.body]) for i, m in enumerate(objects)}
     key = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
     if key not in _CACHE:
         try:
             _CACHE[key] = run_checkov(binary, files)
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
-            return [
-                problem(
-                    CHECKOV,
-                    "warning",
-                    None,
-                    f"{len(objects)} Kubernetes object(s) not checked: {error}",
-                )
-            ]
+            return [problem(CHECKOV, "warning", None, f"{len(objects)} Kubernetes object(s) not checked: {error}")]
     by_file = {file_name(i, m): m for i, m in enumerate(objects)}
     accepted = skip_list.load(root)
     problems = []
@@ -408,17 +310,6 @@ def k8s_checkov(plan: RecordedPlan, root: Path) -> list[Problem]:
         where = m.label if m else finding.resource
         if accepted.match(finding.check_id, plan.stack, where) is not None:
             continue
-        derived = (
-            f" (checkov's {finding.resource})"
-            if m and finding.resource.split(".", 1)[0] != m.kind
-            else ""
-        )
-        problems.append(
-            problem(
-                CHECKOV,
-                "error",
-                m.resource if m else None,
-                f"{finding.check_id} fails on {where}{derived}: {finding.title}",
-            )
-        )
+        derived = f" (checkov's {finding.resource})" if m and finding.resource.split(".", 1)[0] != m.kind else ""
+        problems.append(problem(CHECKOV, "error", m.resource if m else None, f"{finding.check_id} fails on {where}{derived}: {finding.title}"))
     return problems

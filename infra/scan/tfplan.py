@@ -77,6 +77,9 @@ class TerraformPlan:
     document: dict[str, Any]
     addresses: dict[str, ResourceKey] = field(default_factory=dict)
     unscanned: list[Unscanned] = field(default_factory=list)
+    # `<type>.<attribute>` of lists named by the SDK's snake_case, not by the vendored metadata:
+    # the bridge pluralises some list names, so Terraform's may differ (see `bridge.TfField.derived`).
+    unconfirmed: list[str] = field(default_factory=list)
 
     def address_of(self, key: ResourceKey) -> str | None:
         for address, found in self.addresses.items():
@@ -138,6 +141,8 @@ class _Converter:
 
     def __init__(self, targets: list[_Target]) -> None:
         self.targets = targets
+        # Lists written under the SDK's snake_case name, which the metadata did not confirm.
+        self.unconfirmed: set[str] = set()
         self.unknown = False  # set when the current value refers to something unknown until apply
         self.sensitive = False
 
@@ -195,6 +200,8 @@ class _Converter:
         return values, expressions, unknown, sensitive
 
     def field(self, spec: bridge.TfField, raw: Any) -> tuple[Any, Any, Any, Any]:
+        if spec.derived and spec.kind in ("list", "blocks"):
+            self.unconfirmed.add(spec.tf_name)
         if spec.kind in ("block", "blocks") and spec.nested is not None:
             secret = isinstance(raw, Secret)
             plain = reveal(raw) if secret else raw
@@ -321,6 +328,7 @@ def terraform_plan(plan: RecordedPlan) -> TerraformPlan:
     }
     planned, changes, configured = [], [], []
     providers: dict[str, dict[str, Any]] = {}
+    unconfirmed: set[str] = set()
     for resource, tf, address in bridged:
         converter = _Converter([])
         values: dict[str, Any] = {}
@@ -345,6 +353,7 @@ def terraform_plan(plan: RecordedPlan) -> TerraformPlan:
                 unknown[spec.tf_name] = unknown_part
             if sensitive_part:
                 sensitive[spec.tf_name] = sensitive_part
+        unconfirmed.update(f"{tf.terraform_type}.{name}" for name in converter.unconfirmed)
         provider_key = PROVIDER_NAMES[tf.provider]
         providers[provider_key] = {
             "name": provider_key,
@@ -378,6 +387,7 @@ def terraform_plan(plan: RecordedPlan) -> TerraformPlan:
                 "schema_version": 0,
             }
         )
+    result.unconfirmed = sorted(unconfirmed)
     result.document = {
         "format_version": FORMAT_VERSION,
         "terraform_version": "1.9.8",

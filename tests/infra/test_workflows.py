@@ -60,6 +60,7 @@ def test_pull_requests_run_the_tests_the_offline_plan_and_a_guarded_preview() ->
     assert "pull_request" in workflow[True], "runs on every pull request"  # PyYAML reads `on:` as True
     runs = [s.get("run", "") for s in workflow["jobs"]["test"]["steps"]]
     assert "bash .ci/run" in runs and any("dixi plan --all" in r for r in runs)
+    assert any(r.strip() == ".venv/bin/dixi scan --all" for r in runs), "the PR job runs checkov over every stack"
     preview = workflow["jobs"]["preview"]["steps"]
     pulumi = [s for s in preview if str(s.get("uses", "")).startswith("pulumi/actions@")]
     assert pulumi and pulumi[0]["with"]["command"] == "preview"
