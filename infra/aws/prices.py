@@ -201,7 +201,7 @@ FREE: Final = (
     "aws:ec2/vpc:", "aws:ec2/subnet:", "aws:ec2/internetGateway:", "aws:ec2/routeTable",
     "aws:ec2/securityGroup:", "aws:ec2/defaultSecurityGroup:", "aws:vpc/securityGroup", "aws:iam/",
     "aws:ssm/parameter:", "aws:acm/", "aws:lb/targetGroup", "aws:lb/listener:", "aws:ecr/lifecyclePolicy:",
-    "aws:ec2/volumeAttachment:", "aws:s3/bucketVersioning:", "aws:s3/bucketServerSide",
+    "aws:ec2/volumeAttachment:", "aws:s3/bucketVersioning:", "aws:s3/bucketServerSide", "aws:s3/bucketLifecycleConfiguration:",
     "aws:s3/bucketPublicAccessBlock:", "aws:s3/bucketOwnershipControls:", "aws:s3/bucketPolicy:",
     "aws:kms/alias:", "aws:route53/record:",
     # ECS: billed through the services (Fargate) and the Auto Scaling group (EC2).

@@ -2,12 +2,17 @@
 
 Creates the bucket and, as its own resources, the settings: owner-enforced
 object ownership, every public-access block, versioning, SSE-S3 encryption
-with bucket keys, and a policy refusing requests without TLS. The bucket is
+with bucket keys, a lifecycle that deletes a model's old versions
+`NONCURRENT_VERSION_DAYS` after they were replaced (the current version
+never expires) and abandoned multipart uploads after
+`ABANDONED_UPLOAD_DAYS`, and a policy refusing requests without TLS. The bucket is
 the stack's data: with `retain` (the default, `dixi:retainData`) `pulumi
 destroy` leaves it, and the settings with it, in the account.
 
 Left out: a KMS key of its own (SSE-S3 is free and models are not secrets),
-replication and lifecycle rules (versions are kept until the user prunes).
+replication (a second copy in another region doubles the storage bill for
+models the user can upload again), access logging and event notifications
+(nothing here would read them); `checkov-skips.yaml` says so per check.
 """
 
 from __future__ import annotations
@@ -18,6 +23,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws.s3 as s3
 from pulumi import Output, ResourceOptions
+
+# Old versions of a model stay restorable this long after an upload replaces or deletes
+# them; then S3 deletes them (versions otherwise pile up and are billed forever).
+NONCURRENT_VERSION_DAYS = 90
+ABANDONED_UPLOAD_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,24 @@ class ModelsBucket(pulumi.ComponentResource):
                         sse_algorithm="AES256"
                     ),
                     bucket_key_enabled=True,
+                )
+            ],
+            opts=keep,
+        )
+        s3.BucketLifecycleConfiguration(
+            name,
+            bucket=bucket.id,
+            rules=[
+                s3.BucketLifecycleConfigurationRuleArgs(
+                    id="prune-old-versions",
+                    status="Enabled",
+                    filter=s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=NONCURRENT_VERSION_DAYS
+                    ),
+                    abort_incomplete_multipart_upload=s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=ABANDONED_UPLOAD_DAYS
+                    ),
                 )
             ],
             opts=keep,
