@@ -263,7 +263,9 @@ class OllamaVm(pulumi.ComponentResource):
             shielded_instance_config=compute.InstanceTemplateShieldedInstanceConfigArgs(
                 enable_secure_boot=False, enable_vtpm=True, enable_integrity_monitoring=True
             ),
-            metadata={"user-data": boot_user_data, "google-logging-enabled": "true"},
+            # block-project-ssh-keys: project-wide SSH keys never reach this VM (checkov CKV_GCP_32);
+            # the GPU VM takes no SSH at all (no firewall rule opens 22).
+            metadata={"user-data": boot_user_data, "google-logging-enabled": "true", "block-project-ssh-keys": "true"},
             labels=labels,
             # Templates are immutable and the group points at the current one: the
             # replacement is created first (a fresh name from the prefix), the old one

@@ -249,6 +249,8 @@ FREE: Final = (
     "gcp:compute/network:", "gcp:compute/subnetwork:", "gcp:compute/firewall:", "gcp:compute/router:",
     "gcp:compute/regionNetworkEndpointGroup:", "gcp:compute/backendService:", "gcp:compute/uRLMap:",
     "gcp:compute/targetHttpProxy:", "gcp:compute/targetHttpsProxy:", "gcp:compute/managedSslCertificate:",
+    # SSL policies carry no charge (Cloud Load Balancing pricing bills rules and data, not policies).
+    "gcp:compute/sSLPolicy:",
     "gcp:compute/healthCheck:", "gcp:networkconnectivity/serviceConnectionPolicy:",
     # Billed through the group that runs them; a template no group uses runs nothing.
     "gcp:compute/instanceTemplate:", "gcp:compute/regionInstanceTemplate:",
