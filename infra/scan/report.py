@@ -64,10 +64,12 @@ def render_scans(scans: list[StackScan], console: Console) -> None:
             for reason, count in sorted(reasons.items()):
                 console.print(f"[dim]  {count} x {reason}[/]")
     table = Table(
-        title="checkov over every stack (offline): checks are (check, resource) pairs",
+        title="checkov, offline: checks are (check, resource) pairs; scanned/unscanned count resources",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
     )
     for column in (
         "stack",
