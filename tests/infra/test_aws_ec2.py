@@ -465,7 +465,11 @@ def test_the_models_bucket_is_kept_on_destroy_with_the_settings_that_keep_it_pri
     (bucket,) = ec2_plan.recorded.of_type(BUCKET)
     assert bucket.retain_on_delete is True and bucket.inputs["forceDestroy"] is False
     guards = [r for r in ec2_plan.recorded.children_of(bucket.parent) if r.type != BUCKET]  # type: ignore[arg-type]
-    assert len(guards) == 5 and all(r.retain_on_delete for r in guards), "the kept bucket stays private and encrypted"
+    assert len(guards) == 6 and all(r.retain_on_delete for r in guards), "the kept bucket stays private and encrypted"
+    (lifecycle,) = ec2_plan.recorded.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    (rule,) = lifecycle.inputs["rules"]
+    assert rule["status"] == "Enabled" and "expiration" not in rule, "the current version of a model never expires"
+    assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 90 and rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 7
     (sse,) = ec2_plan.recorded.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
     (block,) = ec2_plan.recorded.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
