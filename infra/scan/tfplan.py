@@ -35,7 +35,7 @@ is absent, where Terraform's plan would hold the provider's default.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -177,9 +177,16 @@ class _Converter:
         return _number(plain), expression, False
 
     def convert(
-        self, fields: dict[str, bridge.TfField], value: dict[str, Any]
+        self,
+        fields: dict[str, bridge.TfField],
+        value: dict[str, Any],
+        targets_of: Callable[[str], list[_Target]] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """(values, expressions, unknown, sensitive) of an object of `fields`."""
+        """(values, expressions, unknown, sensitive) of an object of `fields`.
+
+        `targets_of(name)`: the resources property `name` may refer to (a resource's
+        top level); nested objects keep the targets of the property they are in.
+        """
         values: dict[str, Any] = {}
         expressions: dict[str, Any] = {}
         unknown: dict[str, Any] = {}
@@ -188,6 +195,8 @@ class _Converter:
             spec = fields.get(name)
             if spec is None or raw is None:
                 continue
+            if targets_of is not None:
+                self.targets = targets_of(name)
             out, expression, unknown_part, sensitive_part = self.field(spec, raw)
             if out is not _UNKNOWN:
                 values[spec.tf_name] = out
@@ -331,28 +340,9 @@ def terraform_plan(plan: RecordedPlan) -> TerraformPlan:
     unconfirmed: set[str] = set()
     for resource, tf, address in bridged:
         converter = _Converter([])
-        values: dict[str, Any] = {}
-        expressions: dict[str, Any] = {}
-        unknown: dict[str, Any] = {}
-        sensitive: dict[str, Any] = {}
-        for name, raw in resource.inputs.items():
-            spec = tf.schema.fields.get(name)
-            if spec is None or raw is None:
-                continue
-            converter.targets = [
-                targets_by_key[k]
-                for k in resource.property_dependencies.get(name, [])
-                if k in targets_by_key and k != resource.key
-            ]
-            out, expression, unknown_part, sensitive_part = converter.field(spec, raw)
-            if out is not _UNKNOWN:
-                values[spec.tf_name] = out
-            if expression:
-                expressions[spec.tf_name] = expression
-            if unknown_part:
-                unknown[spec.tf_name] = unknown_part
-            if sensitive_part:
-                sensitive[spec.tf_name] = sensitive_part
+        values, expressions, unknown, sensitive = converter.convert(
+            tf.schema.fields, resource.inputs, _targets_of(resource, targets_by_key)
+        )
         unconfirmed.update(f"{tf.terraform_type}.{name}" for name in converter.unconfirmed)
         provider_key = PROVIDER_NAMES[tf.provider]
         providers[provider_key] = {
@@ -400,6 +390,16 @@ def terraform_plan(plan: RecordedPlan) -> TerraformPlan:
         "errored": False,
     }
     return result
+
+
+def _targets_of(resource: RecordedResource, targets: dict[ResourceKey, _Target]) -> Callable[[str], list[_Target]]:
+    """For each input of `resource`, the written resources its value came from (the engine's record)."""
+
+    def of(name: str) -> list[_Target]:
+        keys = resource.property_dependencies.get(name, [])
+        return [targets[k] for k in keys if k in targets and k != resource.key]
+
+    return of
 
 
 def _target(resource: RecordedResource, tf: bridge.TfResource, address: str) -> _Target:
