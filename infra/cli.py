@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _plans(args: argparse.Namespace) -> list[Plan] | None:
+def _plans(args: argparse.Namespace, skip_rules: frozenset[str] = frozenset()) -> list[Plan] | None:
     """The plans `args` names (one stack or --all); None after saying on stderr what is wrong."""
     root: Path = args.root
     if args.all == bool(args.stack):
@@ -79,7 +79,7 @@ def _plans(args: argparse.Namespace) -> list[Plan] | None:
     plans: list[Plan] = []
     for name in names:
         try:
-            plans.append(plan_stack(name, root))
+            plans.append(plan_stack(name, root, skip_rules=skip_rules))
         except ConfigError as error:
             for line in error.lines:
                 print(line, file=sys.stderr)
@@ -120,9 +120,9 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _scan(args: argparse.Namespace) -> int:
     from infra.scan.report import render_scans, scan_json
-    from infra.scan.run import scan_plans
+    from infra.scan.run import PLAN_RULES_SUPERSEDED, scan_plans
 
-    plans = _plans(args)
+    plans = _plans(args, PLAN_RULES_SUPERSEDED)
     if plans is None:
         return EXIT_USAGE
     scans = scan_plans(plans, args.root, all_stacks=args.all)

@@ -74,8 +74,10 @@ def load_rules() -> dict[str, RuleFn]:
     return RULES
 
 
-def run_checks(plan: RecordedPlan, root: Path) -> list[Problem]:
+def run_checks(plan: RecordedPlan, root: Path, skip: frozenset[str] = frozenset()) -> list[Problem]:
+    """Every rule's problems, except the rules named in `skip` (`dixi scan` runs k8s-checkov's checks itself)."""
     problems: list[Problem] = []
-    for fn in load_rules().values():
-        problems.extend(fn(plan, root))
+    for name, fn in load_rules().items():
+        if name not in skip:
+            problems.extend(fn(plan, root))
     return problems

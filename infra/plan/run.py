@@ -43,12 +43,14 @@ def plan_stack(
     *,
     prior: RecordedPlan | None = None,
     invoke_overrides: Mapping[str, InvokeAnswer] | None = None,
+    skip_rules: frozenset[str] = frozenset(),
 ) -> Plan:
     """Plan `stack` from the stack files under `root`; `overrides` replaces config values (tests).
 
     `prior` is an earlier plan of the same stack, standing in for its state
     (see `infra.plan.engine.record`); `invoke_overrides` changes what a lookup
-    answers. Raises `ConfigError` (nothing registered) when the config is bad.
+    answers; `skip_rules` names rules not to run. Raises `ConfigError` (nothing
+    registered) when the config is bad.
     """
     files = stackfiles.load(root, stack)
     values = {**files.values, **(overrides or {})}
@@ -62,4 +64,4 @@ def plan_stack(
         prior=prior, invoke_overrides=invoke_overrides,
     )  # fmt: skip
     cost = estimate(recorded)
-    return Plan(recorded, run_checks(recorded, root), cost)
+    return Plan(recorded, run_checks(recorded, root, skip_rules), cost)

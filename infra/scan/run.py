@@ -47,6 +47,9 @@ FRAMEWORKS: Final = ("terraform_plan", "kubernetes")
 CHECKOV_TIMEOUT_S: Final = 900
 RULE_PREFIX: Final = "checkov:"
 UNCONFIRMED_RULE: Final = "scan-unconfirmed-names"
+# Plan rules whose findings the scan reports itself (same checks, same objects, same skip
+# list): `dixi scan` plans without them rather than run checkov twice on the same objects.
+PLAN_RULES_SUPERSEDED: Final = frozenset({object_checks.CHECKOV})
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,7 @@ def scan_plans(plans: Iterable[Plan], root: Path, *, all_stacks: bool = False) -
     binary = object_checks.checkov_binary(root.resolve())
     if binary is None:
         for scan in scans:
-            scan.problems = [p for p in scan.plan.problems if p.rule != object_checks.CHECKOV]
+            scan.problems = [p for p in scan.plan.problems if p.rule not in PLAN_RULES_SUPERSEDED]
             scan.problems.append(
                 problem(
                     "checkov",
@@ -217,7 +220,7 @@ def scan_plans(plans: Iterable[Plan], root: Path, *, all_stacks: bool = False) -
         items = run_checkov(binary, {stack: files for stack, files in folders.items() if files})
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
         for scan in scans:
-            scan.problems = [p for p in scan.plan.problems if p.rule != object_checks.CHECKOV]
+            scan.problems = [p for p in scan.plan.problems if p.rule not in PLAN_RULES_SUPERSEDED]
             scan.problems.append(problem("checkov", "error", None, f"not scanned: {error}"))
         return scans
     by_stack = {scan.stack: scan for scan in scans}
@@ -228,7 +231,7 @@ def scan_plans(plans: Iterable[Plan], root: Path, *, all_stacks: bool = False) -
     failures: set[tuple[str, str, str]] = set()
     for scan in scans:
         scan.results.sort(key=lambda r: (r.check_id, r.where, r.passed))
-        scan.problems = [p for p in scan.plan.problems if p.rule != object_checks.CHECKOV]
+        scan.problems = [p for p in scan.plan.problems if p.rule not in PLAN_RULES_SUPERSEDED]
         for result in scan.failed:
             failures.add((result.check_id, scan.stack, result.where))
             accepted = skips.match(result.check_id, scan.stack, result.where)
