@@ -45,6 +45,7 @@ def deploy(cfg: AzureConfig) -> None:
             system_nodes=cfg.system_nodes,
             tier=cfg.tier,
             kubernetes_version=cfg.kubernetes_version,
+            api_server_ranges=cfg.api_server_ranges,
             workspace_id=logs.workspace_id,
             collection_rule_id=logs.collection_rule_id,
             tags=labels,

@@ -83,6 +83,8 @@ class AksClusterArgs:
     system_nodes: int
     tier: str
     kubernetes_version: str | None
+    # The API server's authorized IPv4 ranges; empty: none set (any address, Entra ID sign-in only).
+    api_server_ranges: list[str]
     workspace_id: pulumi.Input[str]
     collection_rule_id: pulumi.Input[str]
     tags: dict[str, str]
@@ -168,6 +170,10 @@ class AksCluster(pulumi.ComponentResource):
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
             ),
+            # Unset when empty, so a stack without ranges sends what it always sent.
+            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(authorized_ip_ranges=args.api_server_ranges)
+            if args.api_server_ranges
+            else None,
             enable_rbac=True,
             disable_local_accounts=True,
             aad_profile=containerservice.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True, tenant_id=args.tenant_id),

@@ -8,13 +8,14 @@ the cluster's own and says where GPU work lands (`gpu_placement`).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
 from infra.azure import catalog
-from infra.config import Bad, int_in, one_of, registry_host, suggest, text
+from infra.config import Bad, entries, int_in, one_of, registry_host, suggest, text
 from infra.k8s.config import ClusterAppConfig
 from infra.k8s.placement import GpuPlacement
 
@@ -45,6 +46,27 @@ def _k8s_version(value: Any) -> str | None:
     return found
 
 
+# AKS takes at most 200 authorized ranges, of IPv4 addresses (learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges).
+MAX_API_SERVER_RANGES = 200
+
+
+def _api_ranges(value: Any) -> list[str]:
+    found = []
+    for entry in [e for e in entries(value) if e]:
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise Bad(f"has {entry!r}, which is not an IPv4 address or CIDR block; use e.g. ['203.0.113.7/32']") from None
+        if network.version != 4:
+            raise Bad(f"has {entry!r}: AKS takes IPv4 ranges only")
+        if network.prefixlen == 0:
+            raise Bad(f"has {entry!r}, the whole internet; leave the list empty for an API server open to any address")
+        found.append(str(network))
+    if len(found) > MAX_API_SERVER_RANGES:
+        raise Bad(f"has {len(found)} ranges; AKS takes at most {MAX_API_SERVER_RANGES}")
+    return found
+
+
 class AzureConfig(ClusterAppConfig):
     """`azure`: AKS (a system pool, a GPU user pool), ACR, a models container, Log Analytics."""
 
@@ -59,6 +81,7 @@ class AzureConfig(ClusterAppConfig):
     gpu_max_nodes: Annotated[int, int_in(1, catalog.GPU_MAX_NODES, "Ollama needs one GPU node")] = Field(alias="dixi:aksGpuMaxNodes")
     tier: Annotated[str, one_of(catalog.TIERS, "an AKS pricing tier")] = Field(alias="dixi:aksTier")
     kubernetes_version: Annotated[str | None, BeforeValidator(_k8s_version)] = Field(alias="dixi:aksKubernetesVersion")
+    api_server_ranges: Annotated[list[str], BeforeValidator(_api_ranges)] = Field(alias="dixi:aksApiServerAllowedRanges")
 
     @property
     def location(self) -> str:

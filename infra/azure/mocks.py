@@ -41,7 +41,7 @@ def _location(ctx: MockContext, state: Mapping[str, Any]) -> str:
 
 
 # token -> (the input naming the resource, ARM provider namespace/type, parent name input, parent collection)
-_ARM: Final = MappingProxyType(
+ARM_TYPES: Final = MappingProxyType(
     {
         "azure-native:resources:ResourceGroup": ("resourceGroupName", "", None, None),
         "azure-native:containerservice:ManagedCluster": ("resourceName", "Microsoft.ContainerService/managedClusters", None, None),
@@ -61,7 +61,7 @@ _ARM: Final = MappingProxyType(
     }
 )
 # Extension resources live under the resource they apply to (`scope`, `resourceUri`).
-_EXTENSIONS: Final = MappingProxyType(
+ARM_EXTENSIONS: Final = MappingProxyType(
     {
         "azure-native:authorization:RoleAssignment": ("roleAssignmentName", "scope", "Microsoft.Authorization/roleAssignments"),
         "azure-native:monitor:DataCollectionRuleAssociation": ("associationName", "resourceUri", "Microsoft.Insights/dataCollectionRuleAssociations"),
@@ -71,12 +71,12 @@ _EXTENSIONS: Final = MappingProxyType(
 
 def _every(ctx: MockContext, typ: str, name: str, state: dict[str, Any]) -> str | None:
     group = str(state.get("resourceGroupName") or "dixi-rg")
-    if typ in _EXTENSIONS:
-        name_key, scope_key, collection = _EXTENSIONS[typ]
+    if typ in ARM_EXTENSIONS:
+        name_key, scope_key, collection = ARM_EXTENSIONS[typ]
         resource = str(state.get(name_key) or _guid(typ, name))
         state.setdefault("name", resource)
         return f"{state.get(scope_key) or f'/subscriptions/{SUBSCRIPTION}'}/providers/{collection}/{resource}"
-    name_key, arm_type, parent_key, child_collection = _ARM.get(typ, ("", "", None, None))
+    name_key, arm_type, parent_key, child_collection = ARM_TYPES.get(typ, ("", "", None, None))
     resource = str(state.get(name_key) or f"{name}{digest(typ, name)[:8]}") if name_key else f"{name}{digest(typ, name)[:8]}"
     state.setdefault("name", resource)
     if typ == "azure-native:resources:ResourceGroup":

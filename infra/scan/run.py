@@ -1,9 +1,10 @@
 """`dixi scan`: checkov's policies over the stacks' recorded plans, offline, folded into the plan's problems.
 
-For each stack it writes the Terraform plan JSON (`infra.scan.tfplan`) and
-the Kubernetes objects (`infra.k8s.render`, one file per object, as the
-`k8s-checkov` rule writes them) into one folder per stack, runs checkov once
-over all of them (`--framework terraform_plan kubernetes`, no platform key,
+For each stack it writes the Terraform plan JSON (`infra.scan.tfplan`), the
+Kubernetes objects (`infra.k8s.render`, one file per object, as the
+`k8s-checkov` rule writes them) and the azure-native resources as an ARM
+template (`infra.scan.arm`) into one folder per stack, runs checkov once
+over all of them (`--framework terraform_plan kubernetes arm`, no platform key,
 nothing downloaded; its start-up is seconds, so one process serves every
 stack), and maps each result back to the stack and the plan resource.
 
@@ -14,8 +15,8 @@ are problems under rule `checkov-skips`. The plan's own `k8s-checkov`
 findings are left out of a scan's problems: the scan reports the same
 checks on the same objects under `checkov:<id>`.
 
-Resources no framework reads (azure-native, docker-build, Helm releases,
-provider configurations) are listed per stack as unscanned, with the reason.
+Resources no framework reads (docker-build, Helm releases, provider
+configurations) are listed per stack as unscanned, with the reason.
 checkov not installed: the scan says so as an error; it never reports a
 stack clean without having run. A list attribute whose Terraform name only
 the SDK's snake_case gave (the vendored metadata did not confirm it; the
@@ -39,11 +40,14 @@ from infra.plan import stackfiles
 from infra.plan.model import ResourceKey
 from infra.plan.run import Plan
 from infra.scan import skips as skip_list
+from infra.scan.arm import PACKAGE as ARM_PACKAGE
+from infra.scan.arm import ArmTemplate, arm_template
 from infra.scan.tfplan import TerraformPlan, Unscanned, terraform_plan
 
 PLAN_FILE: Final = "tfplan.json"
+ARM_FILE: Final = "azure-template.json"
 K8S_DIR: Final = "k8s"
-FRAMEWORKS: Final = ("terraform_plan", "kubernetes")
+FRAMEWORKS: Final = ("terraform_plan", "kubernetes", "arm")
 CHECKOV_TIMEOUT_S: Final = 900
 RULE_PREFIX: Final = "checkov:"
 UNCONFIRMED_RULE: Final = "scan-unconfirmed-names"
@@ -70,13 +74,16 @@ class StackScan:
     plan: Plan
     terraform: TerraformPlan
     manifests: list[render.Manifest]
+    arm: ArmTemplate
     results: list[CheckResult] = field(default_factory=list)
     skipped: list[tuple[CheckResult, skip_list.Skip]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def unscanned(self) -> list[Unscanned]:
-        return self.terraform.unscanned
+        # azure-native resources are the ARM template's to write or list.
+        listed = [u for u in self.terraform.unscanned if u.resource.type.split(":", 1)[0] != ARM_PACKAGE]
+        return listed + self.arm.unscanned
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -93,7 +100,7 @@ class StackScan:
     def summary(self) -> dict[str, int]:
         skipped = len(self.skipped)
         return {
-            "resources": len(self.terraform.addresses) + len(self.manifests),
+            "resources": len(self.terraform.addresses) + len(self.manifests) + len(self.arm.addresses),
             "unscanned": len(self.unscanned),
             "checks": len(self.results),
             "passed": len(self.passed),
@@ -110,6 +117,8 @@ def _files(scan: StackScan) -> dict[str, str]:
         files[f"{K8S_DIR}/{object_checks.file_name(index, manifest)}"] = render.dump(
             [manifest.body]
         )
+    if scan.arm.addresses:
+        files[ARM_FILE] = json.dumps(scan.arm.document, indent=1)
     return files
 
 
@@ -185,12 +194,13 @@ def _result(scan: StackScan, item: dict[str, Any]) -> CheckResult:
             bool(item["passed"]),
         )
     address = str(item.get("resource") or "")
+    addresses = scan.arm.addresses if framework == "arm" else scan.terraform.addresses
     return CheckResult(
         check_id,
         title,
         framework,
         address,
-        scan.terraform.addresses.get(address),
+        addresses.get(address),
         bool(item["passed"]),
     )
 
@@ -198,7 +208,13 @@ def _result(scan: StackScan, item: dict[str, Any]) -> CheckResult:
 def scan_plans(plans: Iterable[Plan], root: Path, *, all_stacks: bool = False) -> list[StackScan]:
     """Scan each plan; `all_stacks` says every stack of `root` is among them (the skip list is then judged whole)."""
     scans = [
-        StackScan(p.recorded.stack, p, terraform_plan(p.recorded), render.manifests(p.recorded))
+        StackScan(
+            p.recorded.stack,
+            p,
+            terraform_plan(p.recorded),
+            render.manifests(p.recorded),
+            arm_template(p.recorded),
+        )
         for p in plans
     ]
     skips = skip_list.load(root)

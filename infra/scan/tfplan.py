@@ -22,7 +22,8 @@ digitalocean, random, time; `infra.scan.bridge`):
   a bucket's ARN) keeps its value and lists the reference.
 
 What it leaves out, always listed (`Unscanned`, never dropped silently):
-azure-native resources (ARM shapes; no ARM template is written),
+azure-native resources (ARM shapes: `infra.scan.arm` writes them as an ARM
+template for the scan),
 docker-build images (a Pulumi-native provider, no Terraform resource),
 Helm releases (charts are not downloaded offline), provider
 configurations, and any bridged token the vendored metadata does not map.
@@ -57,7 +58,7 @@ PROVIDER_NAMES: Final = {
 MIN_EMBEDDED_MATCH: Final = 12
 
 UNSCANNED_REASONS: Final = {
-    "azure-native": "azure-native is not a bridged Terraform provider: its resources are ARM shapes, and no ARM template is written for checkov's arm framework",
+    "azure-native": "azure-native is not a bridged Terraform provider: `dixi scan` writes its resources as an ARM template for checkov's arm framework (infra.scan.arm)",
     "docker-build": "docker-build is a Pulumi-native provider with no Terraform resource; the `images` rule checks what it builds and pushes",
     "pulumi": "a provider configuration, not a cloud resource; the resources created through it are scanned",
 }

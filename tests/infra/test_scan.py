@@ -7,6 +7,7 @@ several hand-made plans at once (one folder per plan): a run takes seconds.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,13 @@ import jsonschema
 import pytest
 
 from infra.cli import main
+from infra.config import ConfigError
 from infra.cost.estimate import estimate
 from infra.k8s import object_checks
 from infra.k8s import render as k8s_render
 from infra.plan.model import RecordedPlan, RecordedResource, ResourceKey, Secret
-from infra.plan.run import ROOT, Plan
-from infra.scan import bridge, skips, tfplan
+from infra.plan.run import ROOT, Plan, plan_stack
+from infra.scan import arm, bridge, skips, tfplan
 from infra.scan.run import StackScan, scan_plans
 
 PlanOf = Callable[..., Plan]
@@ -133,7 +135,10 @@ def test_every_resource_of_every_stack_is_written_or_listed_as_unscanned(plan_of
         converted = tfplan.terraform_plan(recorded)
         written = set(converted.addresses.values())
         rendered = {m.resource.key for m in k8s_render.manifests(recorded)}
-        unscanned = {u.resource for u in converted.unscanned}
+        template = arm.arm_template(recorded)
+        assert not template.unscanned, f"{stack}: an azure-native token has no ARM type: {template.unscanned}"
+        rendered |= set(template.addresses.values())
+        unscanned = {u.resource for u in converted.unscanned if u.resource.type.split(":", 1)[0] != arm.PACKAGE}
         for resource in recorded.resources:
             if resource.custom:
                 assert resource.key in written | rendered | unscanned, f"{stack}: {resource.key} dropped silently"
@@ -334,3 +339,65 @@ def test_with_a_domain_the_aws_listeners_pass_the_https_checks_the_skip_list_nam
         ("CKV_AWS_103", "aws_lb_listener.dixi-web-http"): True,
         ("CKV_AWS_103", "aws_lb_listener.dixi-web-https"): True,
     }
+
+
+# --- azure-native as ARM ---------------------------------------------------------------------------
+
+
+def test_an_azure_native_resource_becomes_its_arm_type_with_the_body_flattened_back() -> None:
+    cluster = _resource(
+        "azure-native:containerservice:ManagedCluster", "aks",
+        {"resourceName": "dixi-aks", "resourceGroupName": "rg", "location": "eastus", "tags": {"a": "b"}, "disableLocalAccounts": True, "sku": {"tier": "Free"}},
+        state={"name": "dixi-aks"},
+    )  # fmt: skip
+    pool = _resource("azure-native:containerservice:AgentPool", "gpu", {"agentPoolName": "gpu", "resourceName": "dixi-aks", "resourceGroupName": "rg", "count": 1.0, "vmSize": "x"}, state={"name": "gpu"})
+    blob = _resource("azure-native:storage:BlobContainer", "models", {"containerName": "models", "accountName": "acct", "resourceGroupName": "rg", "publicAccess": "None"}, state={"name": "models"})
+    template = arm.arm_template(RecordedPlan("dixi", "t", None, [cluster, pool, blob]))
+    by_type = {r["type"]: r for r in template.document["resources"]}
+    aks = by_type["Microsoft.ContainerService/managedClusters"]
+    assert aks["name"] == "dixi-aks" and aks["location"] == "eastus" and aks["sku"] == {"tier": "Free"}
+    assert aks["properties"] == {"disableLocalAccounts": True}, "URL parts leave the body, the rest is `properties`"
+    assert re.fullmatch(r"20[0-9]{2}-[0-9]{2}-[0-9]{2}(-preview)?", aks["apiVersion"])
+    assert by_type["Microsoft.ContainerService/managedClusters/agentPools"]["name"] == "dixi-aks/gpu"
+    assert by_type["Microsoft.ContainerService/managedClusters/agentPools"]["properties"] == {"count": 1, "vmSize": "x"}
+    assert by_type["Microsoft.Storage/storageAccounts/blobServices/containers"]["name"] == "acct/default/models"
+    assert template.addresses["Microsoft.ContainerService/managedClusters.dixi-aks"] == cluster.key
+
+
+def test_checkov_judges_the_arm_template_by_id(checkov: str, tmp_path: Path) -> None:
+    def stack(name: str, *, local_accounts: bool, admin_user: bool, ranges: list[str]) -> Plan:
+        cluster = _resource(
+            "azure-native:containerservice:ManagedCluster", "aks",
+            {"resourceName": "dixi-aks", "resourceGroupName": "rg", "location": "eastus", "disableLocalAccounts": not local_accounts, "enableRBAC": True,
+             **({"apiServerAccessProfile": {"authorizedIPRanges": ranges}} if ranges else {})},
+            state={"name": "dixi-aks"},
+        )  # fmt: skip
+        registry = _resource("azure-native:containerregistry:Registry", "acr", {"registryName": "dixiacr", "resourceGroupName": "rg", "location": "eastus", "adminUserEnabled": admin_user, "sku": {"name": "Basic"}}, state={"name": "dixiacr"})
+        return _plan(name, cluster, registry)
+
+    bad, fixed = scan_plans(
+        [stack("bad", local_accounts=True, admin_user=True, ranges=[]), stack("fixed", local_accounts=False, admin_user=False, ranges=["203.0.113.7/32"])],
+        _root(tmp_path, "bad", "fixed"),
+    )
+    ids = ("CKV_AZURE_141", "CKV_AZURE_137", "CKV_AZURE_6")
+    assert _verdicts(bad, *ids) == {
+        ("CKV_AZURE_141", "Microsoft.ContainerService/managedClusters.dixi-aks"): False,  # local admin account
+        ("CKV_AZURE_137", "Microsoft.ContainerRegistry/registries.dixiacr"): False,  # ACR admin user
+        ("CKV_AZURE_6", "Microsoft.ContainerService/managedClusters.dixi-aks"): False,  # API server open to all
+    }
+    assert set(_verdicts(fixed, *ids).values()) == {True} and len(_verdicts(fixed, *ids)) == 3
+    (problem,) = [p for p in bad.problems if p.rule == "checkov:CKV_AZURE_141"]
+    assert problem.resource == ResourceKey("azure-native:containerservice:ManagedCluster", "aks")
+
+
+def test_the_azure_stack_takes_api_server_ranges_and_refuses_bad_ones(plan_of: PlanOf) -> None:
+    plan = plan_of("azure", **{"dixi:aksApiServerAllowedRanges": '["203.0.113.7", "198.51.100.0/24"]'})
+    (cluster,) = plan.recorded.of_type("azure-native:containerservice:ManagedCluster")
+    assert cluster.inputs["apiServerAccessProfile"] == {"authorizedIPRanges": ["203.0.113.7/32", "198.51.100.0/24"]}
+    (default,) = plan_of("azure").recorded.of_type("azure-native:containerservice:ManagedCluster")
+    assert "apiServerAccessProfile" not in default.inputs, "no ranges: the cluster sends what it always sent"
+    for bad, says in (('["0.0.0.0/0"]', "the whole internet"), ('["2001:db8::/32"]', "IPv4 ranges only"), ('["x"]', "not an IPv4 address"), (json.dumps([f"10.0.{i // 250}.{i % 250}" for i in range(201)]), "at most 200")):
+        with pytest.raises(ConfigError) as raised:
+            plan_stack("azure", overrides={"dixi:aksApiServerAllowedRanges": bad})
+        (line,) = raised.value.lines
+        assert "dixi:aksApiServerAllowedRanges" in line and says in line
