@@ -26,6 +26,7 @@ the per-kind models, which live with their cloud.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -118,6 +119,27 @@ def entries(value: Any) -> list[str]:
     if not isinstance(value, list):
         raise Bad("is not a list")
     return [str(v).strip() for v in value]
+
+
+def address_ranges(value: Any, whole_internet: str, *, ipv4_only: bool = False) -> list[str]:
+    """A list of addresses or CIDR blocks, normalised (`203.0.113.7` -> `203.0.113.7/32`).
+
+    Refuses an entry that is no address (or, with `ipv4_only`, no IPv4 one) and
+    0.0.0.0/0 or ::/0, saying `whole_internet` about it.
+    """
+    found = []
+    what = "IPv4 address" if ipv4_only else "address"
+    for entry in [e for e in entries(value) if e]:
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise Bad(f"has {entry!r}, which is not an {what} or CIDR block; use e.g. ['203.0.113.7/32']") from None
+        if ipv4_only and network.version != 4:
+            raise Bad(f"has {entry!r}: only IPv4 ranges are taken here")
+        if network.prefixlen == 0:
+            raise Bad(f"has {entry!r}, the whole internet; {whole_internet}")
+        found.append(str(network))
+    return found
 
 
 def _domain(value: Any) -> str | None:

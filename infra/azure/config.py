@@ -8,14 +8,13 @@ the cluster's own and says where GPU work lands (`gpu_placement`).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
 from infra.azure import catalog
-from infra.config import Bad, entries, int_in, one_of, registry_host, suggest, text
+from infra.config import Bad, address_ranges, int_in, one_of, registry_host, suggest, text
 from infra.k8s.config import ClusterAppConfig
 from infra.k8s.placement import GpuPlacement
 
@@ -51,17 +50,7 @@ MAX_API_SERVER_RANGES = 200
 
 
 def _api_ranges(value: Any) -> list[str]:
-    found = []
-    for entry in [e for e in entries(value) if e]:
-        try:
-            network = ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            raise Bad(f"has {entry!r}, which is not an IPv4 address or CIDR block; use e.g. ['203.0.113.7/32']") from None
-        if network.version != 4:
-            raise Bad(f"has {entry!r}: AKS takes IPv4 ranges only")
-        if network.prefixlen == 0:
-            raise Bad(f"has {entry!r}, the whole internet; leave the list empty for an API server open to any address")
-        found.append(str(network))
+    found = address_ranges(value, "leave the list empty for an API server open to any address", ipv4_only=True)
     if len(found) > MAX_API_SERVER_RANGES:
         raise Bad(f"has {len(found)} ranges; AKS takes at most {MAX_API_SERVER_RANGES}")
     return found

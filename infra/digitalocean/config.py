@@ -17,7 +17,17 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BeforeValidator, Field
 
-from infra.config import Bad, DixiConfig, entries, int_in, one_of, registry_host, suggest, text
+from infra.config import (
+    Bad,
+    DixiConfig,
+    address_ranges,
+    entries,
+    int_in,
+    one_of,
+    registry_host,
+    suggest,
+    text,
+)
 from infra.digitalocean import catalog
 
 EVENT_BUS_PROFILES: Final = ("container", "managed")
@@ -73,16 +83,7 @@ def _vpc_cidr(value: Any) -> str:
 
 
 def _sources(value: Any) -> list[str]:
-    found = []
-    for entry in [e for e in entries(value) if e]:
-        try:
-            network = ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            raise Bad(f"has {entry!r}, which is not an address or CIDR block; use e.g. ['203.0.113.7/32']") from None
-        if network.prefixlen == 0:
-            raise Bad(f"has {entry!r}, the whole internet; SSH is opened to named addresses only")
-        found.append(str(network))
-    return found
+    return address_ranges(value, "SSH is opened to named addresses only")
 
 
 def _ssh_keys(value: Any) -> list[str]:
