@@ -40,10 +40,23 @@ TOKEN = "e2e-gesture-token"
 UPSTREAM = "dixi_backends"
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, never one this session handed out before.
+
+    The kernel may give the same ephemeral port to two binds in a row once the first
+    socket is closed; a stack asks for five at once, and two of its processes binding
+    the same port is how a replica once failed to start (`address already in use`).
+    """
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 def wait_http(url: str, timeout: float = 20.0, ok: tuple[int, ...] = (200,)) -> None:
