@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     scan = sub.add_parser("scan", help="run checkov's policies on stacks offline (terraform_plan and kubernetes frameworks)")
     scan.add_argument("stack", nargs="?", help="stack name (Pulumi.<stack>.yaml)")
-    scan.add_argument("--all", action="store_true", help="scan every Pulumi.<stack>.yaml (the skip list is then judged whole)")
+    scan.add_argument("--all", action="store_true", help="scan every Pulumi.<stack>.yaml (every skip-list entry is then judged)")
     scan.add_argument("--json", action="store_true", help="print each plan's JSON with the scan's problems and a `scan` section")
     scan.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     render_cmd = sub.add_parser("render", help="write a file generated from the app spec, or a stack's Kubernetes objects")
@@ -125,7 +125,7 @@ def _scan(args: argparse.Namespace) -> int:
     plans = _plans(args, PLAN_RULES_SUPERSEDED)
     if plans is None:
         return EXIT_USAGE
-    scans = scan_plans(plans, args.root, all_stacks=args.all)
+    scans = scan_plans(plans, args.root)
     if args.json:
         documents = [scan_json(s) for s in scans]
         json.dump(documents if args.all else documents[0], sys.stdout, indent=2)

@@ -205,8 +205,8 @@ def _result(scan: StackScan, item: dict[str, Any]) -> CheckResult:
     )
 
 
-def scan_plans(plans: Iterable[Plan], root: Path, *, all_stacks: bool = False) -> list[StackScan]:
-    """Scan each plan; `all_stacks` says every stack of `root` is among them (the skip list is then judged whole)."""
+def scan_plans(plans: Iterable[Plan], root: Path) -> list[StackScan]:
+    """Scan each plan. The skip list is judged for the stacks scanned: an entry is stale only where it was looked at."""
     scans = [
         StackScan(
             p.recorded.stack,
@@ -268,17 +268,6 @@ def scan_plans(plans: Iterable[Plan], root: Path, *, all_stacks: bool = False) -
             scan.problems.append(Problem(UNCONFIRMED_RULE, "warning", None, f"list attribute(s) written under the SDK's snake_case name, which the vendored bridge metadata does not confirm (the bridge pluralises some lists, so Terraform's name may differ and checkov may not read them): {names}; add them to scripts/vendor-bridge-metadata.py"))
     known = stackfiles.stack_names(root)
     lines = skip_list.stale(skips, [s.stack for s in scans], failures, known)
-    if not all_stacks:
-        scanned = {s.stack for s in scans}
-        lines = [
-            line
-            for line in lines
-            if any(f"stack {name}" in line for name in scanned)
-            or "names stack" in line
-            or "skips[" in line
-            or "is not valid" in line
-            or "must be" in line
-        ]
     for line in lines:
         for scan in scans[:1]:
             scan.problems.append(problem(skip_list.RULE, "error", None, line))

@@ -252,7 +252,7 @@ def test_the_skip_list_accepts_a_failure_on_its_stack_only_and_is_judged(checkov
   - check: CKV_AWS_135
     stacks: [one]
 """
-    one, two = scan_plans([stack("one"), stack("two")], _root(tmp_path, "one", "two", skip_file=skip_file), all_stacks=True)
+    one, two = scan_plans([stack("one"), stack("two")], _root(tmp_path, "one", "two", skip_file=skip_file))
     assert ("CKV_AWS_79", "aws_instance.gpu") in {(r.check_id, r.where) for r, _ in one.skipped}
     assert "checkov:CKV_AWS_79" not in {p.rule for p in one.problems}
     assert "checkov:CKV_AWS_79" in {p.rule for p in two.problems}, "skipped on its stack only"
@@ -262,6 +262,10 @@ def test_the_skip_list_accepts_a_failure_on_its_stack_only_and_is_judged(checkov
         "checkov-skips.yaml: CKV_AWS_46 on aws_instance.gpu no longer fails on stack one: remove it from the entry",
         "checkov-skips.yaml: skips[3] (CKV_AWS_135) has no reason: say in one line why the failure is accepted",
     ]
+    (alone,) = scan_plans([stack("two")], _root(tmp_path, "one", "two", skip_file=skip_file))
+    judged_alone = [p.message for p in alone.problems if p.rule == skips.RULE]
+    assert not [m for m in judged_alone if "no longer fails" in m], "an entry for a stack not scanned is not judged stale"
+    assert len(judged_alone) == 2, "an unknown stack and a missing reason are errors whatever is scanned"
 
 
 def test_a_reason_must_be_one_line_and_a_check_id_must_look_like_one() -> None:
