@@ -74,7 +74,7 @@ class ModelsBucket(pulumi.ComponentResource):
             restrict_public_buckets=True,
             opts=keep,
         )
-        s3.BucketVersioning(
+        versioning = s3.BucketVersioning(
             name,
             bucket=bucket.id,
             versioning_configuration=s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
@@ -109,7 +109,9 @@ class ModelsBucket(pulumi.ComponentResource):
                     ),
                 )
             ],
-            opts=keep,
+            # After versioning, as the provider's docs ask of a lifecycle with noncurrent-version
+            # rules (aws_s3_bucket_lifecycle_configuration, "versioning" note).
+            opts=ResourceOptions.merge(keep, ResourceOptions(depends_on=[versioning])),
         )
         s3.BucketPolicy(name, bucket=bucket.id, policy=bucket.arn.apply(tls_only_policy), opts=keep)
         self.bucket_name = bucket.bucket

@@ -21,7 +21,7 @@ from infra.aws.load_balancer import TLS_POLICY
 from infra.aws.mocks import zone_answers
 from infra.checks.adapters import all_openings
 from infra.common import cloudinit
-from infra.plan.model import RecordedPlan, RecordedResource, Secret
+from infra.plan.model import RecordedPlan, RecordedResource, ResourceKey, Secret
 from infra.plan.run import ROOT, Plan, plan_stack
 
 PlanOf = Callable[..., Plan]
@@ -467,6 +467,7 @@ def test_the_models_bucket_is_kept_on_destroy_with_the_settings_that_keep_it_pri
     guards = [r for r in ec2_plan.recorded.children_of(bucket.parent) if r.type != BUCKET]  # type: ignore[arg-type]
     assert len(guards) == 6 and all(r.retain_on_delete for r in guards), "the kept bucket stays private and encrypted"
     (lifecycle,) = ec2_plan.recorded.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert lifecycle.depends_on == [ResourceKey("aws:s3/bucketVersioning:BucketVersioning", "dixi-models")], "noncurrent rules wait for versioning"
     (rule,) = lifecycle.inputs["rules"]
     assert rule["status"] == "Enabled" and "expiration" not in rule, "the current version of a model never expires"
     assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 90 and rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 7
