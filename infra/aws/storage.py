@@ -109,8 +109,8 @@ class ModelsBucket(pulumi.ComponentResource):
                     ),
                 )
             ],
-            # After versioning, as the provider's docs ask of a lifecycle with noncurrent-version
-            # rules (aws_s3_bucket_lifecycle_configuration, "versioning" note).
+            # After versioning: the provider docs' versioned-bucket example for noncurrent-version
+            # rules says "Must have bucket versioning enabled first" (s3_bucket_lifecycle_configuration).
             opts=ResourceOptions.merge(keep, ResourceOptions(depends_on=[versioning])),
         )
         s3.BucketPolicy(name, bucket=bucket.id, policy=bucket.arn.apply(tls_only_policy), opts=keep)
